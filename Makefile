@@ -1,0 +1,24 @@
+# Everything a fresh machine needs: `make tutorial` runs the tutorial, `make test` the test suite.
+# Both create .venv (python -m venv + pip: the CPU torch wheel is found by pip, not by uv/poetry).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+.PHONY: install tutorial test lint
+install: $(STAMP)
+
+tutorial: $(STAMP)
+	$(PY) examples/tutorial.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check a3c tests examples benchmarks
+
+test: lint
+	$(PY) -m pytest

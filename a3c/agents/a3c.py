@@ -1,0 +1,71 @@
+"""A3C: apply whichever worker's gradient arrives first, send that worker the newest weights."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from a3c.agents.base import Agent
+from a3c.config import A3C_SCHEMA, default_config
+from a3c.worker import GradientResult
+
+DEFAULT_CONFIG = default_config(A3C_SCHEMA)
+
+
+class A3CAgent(Agent):
+    """Asynchronous advantage actor-critic (Mnih et al. 2016), scheduled as in the Ray tutorial.
+
+    Every worker always has one task in flight; tasks still running at the end of one `train()`
+    call are collected by the next, so no worker idles at an iteration boundary.
+    """
+
+    schema = A3C_SCHEMA
+    algorithm = "a3c"
+
+    def _dispatch(self, worker_indices: list[int]) -> None:
+        weights = self.pool.put(self.model.get_flat_weights())  # stored once, shared by every task
+        for index in worker_indices:
+            self.pool.submit(index, "compute_gradients", weights, self.weights_version)
+
+    def _train(self) -> tuple[int, dict[str, Any]]:
+        wait_s = apply_s = dispatch_s = 0.0
+        idle = self.pool.idle_workers()
+        if idle:
+            self._dispatch(idle)
+        steps = 0
+        lags, norms, policy_losses, value_losses, entropies = [], [], [], [], []
+        for _ in range(self.config["grads_per_step"]):
+            t0 = time.perf_counter()
+            worker_index, result = self.pool.wait_any()
+            t1 = time.perf_counter()
+            result: GradientResult
+            lr = self.learner.update_lr(self.timesteps_total + steps)
+            norms.append(self.learner.apply_gradient(result.grad))
+            lags.append(self.weights_version - result.weights_version)
+            self.weights_version += 1
+            t2 = time.perf_counter()
+            self._dispatch([worker_index])
+            t3 = time.perf_counter()
+            wait_s, apply_s, dispatch_s = wait_s + t1 - t0, apply_s + t2 - t1, dispatch_s + t3 - t2
+            steps += result.num_steps
+            self.episodes.add(result.episode_rewards, result.episode_lengths)
+            policy_losses.append(result.policy_loss)
+            value_losses.append(result.value_loss)
+            entropies.append(result.entropy)
+        info = {
+            "learner": {
+                "policy_loss": float(np.mean(policy_losses)),
+                "value_loss": float(np.mean(value_losses)),
+                "entropy": float(np.mean(entropies)),
+                "grad_norm": float(np.mean(norms)),
+                "policy_lag_mean": float(np.mean(lags)),
+                "policy_lag_max": int(np.max(lags)),
+                "num_grads_applied": len(norms),
+                "cur_lr": lr,
+            },
+            "timers": {"wait_time_s": wait_s, "apply_time_s": apply_s, "dispatch_time_s": dispatch_s},
+            "weights_version": self.weights_version,
+        }
+        return steps, info

@@ -1,0 +1,169 @@
+"""Agent: the bookkeeping every algorithm shares, done once (template methods, as in old RLlib).
+
+Subclasses set `schema` and implement `_train()`, which does one iteration's work and returns
+learner stats; `train()` wraps it with counters, timing and episode statistics.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from a3c.config import ConfigError, Option, resolve_config
+from a3c.envs import EnvSpec, Preprocessor, check_env_id, env_name, make_env, space_info
+from a3c.execution.pool import LocalPool, WorkerPool
+from a3c.models import NumpyPolicy, build_model, sample_actions
+from a3c.result import EpisodeTracker, TrainResult
+from a3c.worker import RolloutWorker
+
+logger = logging.getLogger("a3c")
+
+
+def _ensure_console_logging() -> None:
+    """Show what the agent builds, as the tutorial did, unless the user configured logging."""
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+class Learner:
+    """The one true policy and its optimizer: applies gradients, clipped by global norm."""
+
+    def __init__(
+        self, model: torch.nn.Module, lr: float, grad_clip: float | None, lr_final: float | None = None,
+        lr_decay_steps: int = 0,
+    ):
+        self.model = model
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        self.grad_clip = grad_clip
+        self.lr_start = lr
+        self.lr_final = lr if lr_final is None else lr_final
+        self.lr_decay_steps = lr_decay_steps
+
+    def update_lr(self, timesteps: int) -> float:
+        """Anneal linearly from lr to lr_final over lr_decay_steps env steps; return the lr in use."""
+        if self.lr_decay_steps > 0:
+            fraction = min(1.0, timesteps / self.lr_decay_steps)
+            lr = self.lr_start + fraction * (self.lr_final - self.lr_start)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def apply_gradient(self, flat_grad: np.ndarray) -> float:
+        """Apply one flat gradient; return its global norm before clipping."""
+        self.model.set_flat_grad(flat_grad)
+        norm = float(np.linalg.norm(flat_grad))
+        if self.grad_clip is not None and norm > self.grad_clip:
+            for p in self.model.parameters():
+                p.grad.mul_(self.grad_clip / (norm + 1e-6))
+        self.optimizer.step()
+        return norm
+
+
+class Agent:
+    """Build from (config, env); `train()` runs one iteration and returns a TrainResult."""
+
+    schema: dict[str, Option] = {}
+    algorithm = "base"
+
+    def __init__(self, config: dict[str, Any] | None = None, env: EnvSpec = "CartPole-v0"):
+        _ensure_console_logging()
+        self.config = resolve_config(config, self.schema)
+        if isinstance(env, str):
+            check_env_id(env)
+        elif not callable(env):
+            raise ConfigError(f"env must be a gymnasium id or a callable, got {type(env).__name__}")
+        self.env = env
+        self.env_name = env_name(env)
+        probe = make_env(env, self.config["env_config"])
+        self.spaces = space_info(probe)
+        self.preprocess = Preprocessor(probe.observation_space, self.config["scale_observations"])
+        probe.close()
+        logger.info("Observation shape is %s", self.spaces.obs_shape)
+        logger.info(self.preprocess.describe())
+        if self.config["seed"] is not None:
+            torch.manual_seed(self.config["seed"])
+        torch.set_num_threads(1)
+        self.model = build_model(self.spaces.obs_size, self.spaces.num_actions, self.config["model"])
+        logger.info("%s (%d parameters)", self.model.describe(), self.model.num_params())
+        self.learner = Learner(
+            self.model, self.config["lr"], self.config["grad_clip"], self.config["lr_final"], self.config["lr_decay_steps"]
+        )
+        self.episodes = EpisodeTracker()
+        self.iteration = 0
+        self.timesteps_total = 0
+        self.time_total_s = 0.0
+        self.weights_version = 0
+        self.pool = self._make_pool()
+        self._action_policy = NumpyPolicy(self.model)
+        self._action_rng = np.random.default_rng(self.config["seed"])
+
+    def _make_pool(self) -> WorkerPool:
+        num_workers = self.config["num_workers"]
+        if num_workers == 0:
+            return LocalPool([RolloutWorker(self.env, self.config, worker_index=0)])
+        if self.config["execution"] == "local":
+            return LocalPool([RolloutWorker(self.env, self.config, worker_index=i + 1) for i in range(num_workers)])
+        from a3c.execution.ray_pool import RayPool, ensure_ray
+
+        ensure_ray(self.config["ray_address"])
+        return RayPool(self.env, self.config, num_workers)
+
+    def _train(self) -> tuple[int, dict[str, Any]]:
+        """One iteration: return (env steps sampled, info dict). Record episodes in self.episodes."""
+        raise NotImplementedError
+
+    def train(self) -> TrainResult:
+        start = time.perf_counter()
+        self.episodes.episodes_this_iter = 0
+        steps, info = self._train()
+        elapsed = time.perf_counter() - start
+        self.iteration += 1
+        self.timesteps_total += steps
+        self.time_total_s += elapsed
+        return TrainResult(
+            **self.episodes.summary(),
+            episodes_this_iter=self.episodes.episodes_this_iter,
+            episodes_total=self.episodes.episodes_total,
+            timesteps_this_iter=steps,
+            timesteps_total=self.timesteps_total,
+            training_iteration=self.iteration,
+            time_this_iter_s=elapsed,
+            time_total_s=self.time_total_s,
+            info=info,
+        )
+
+    def compute_action(self, obs: Any, explore: bool = True) -> int:
+        """One action for one raw observation from the newest policy (no Ray involved)."""
+        self._action_policy.set_flat_weights(self.model.get_flat_weights())
+        logits, _ = self._action_policy.forward(self.preprocess(obs)[None])
+        if explore:
+            return int(sample_actions(logits, self._action_rng)[0])
+        return int(np.argmax(logits[0]))
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return {name: t.detach().numpy().copy() for name, t in self.model.state_dict().items()}
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        self.model.load_state_dict({name: torch.as_tensor(np.asarray(w)) for name, w in weights.items()})
+        self.weights_version += 1
+
+    def stop(self) -> None:
+        """Free the workers (and their processes); the agent can no longer train."""
+        if self.pool is not None:
+            self.pool.stop()
+            self.pool = None  # type: ignore[assignment]
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,41 @@
+"""Generalized advantage estimation over partial rollouts, with gymnasium's two kinds of "done".
+
+Arrays are time-major, shape [T, N] (T steps of N environments). Three things end a sum:
+- `terminated[t]`: the episode really ended; the value after it is zero.
+- `truncated[t]`: a time limit cut the episode; bootstrap from `final_values[t]`, the value of
+  the observation the environment returned before it was reset.
+- the end of the rollout: bootstrap from `last_values`, the value of the next observation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def compute_gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    final_values: np.ndarray,
+    last_values: np.ndarray,
+    gamma: float,
+    lam: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (advantages, value targets), both [T, N] float32."""
+    rewards = np.asarray(rewards, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    terminated = np.asarray(terminated, dtype=bool)
+    truncated = np.asarray(truncated, dtype=bool) & ~terminated
+    steps = rewards.shape[0]
+    advantages = np.zeros_like(rewards)
+    next_values = np.asarray(last_values, dtype=np.float64)
+    next_advantage = np.zeros_like(next_values)
+    for t in reversed(range(steps)):
+        episode_goes_on = ~(terminated[t] | truncated[t])
+        bootstrap = np.where(terminated[t], 0.0, np.where(truncated[t], final_values[t], next_values))
+        delta = rewards[t] + gamma * bootstrap - values[t]
+        advantages[t] = delta + gamma * lam * episode_goes_on * next_advantage
+        next_values = values[t]
+        next_advantage = advantages[t]
+    return advantages.astype(np.float32), (advantages + values).astype(np.float32)

@@ -1,0 +1,74 @@
+"""How work reaches workers: a small pool protocol, and the in-process pool that runs it serially.
+
+The A3C driver only speaks this protocol (put, submit, wait_any), so the same scheduling code runs
+on Ray actors (`RayPool`) and in process (`LocalPool`). `LocalPool` runs tasks in the order they
+were submitted, each with the arguments it was given at submit time: deterministic, and it
+reproduces A3C's policy lag exactly (with N workers a gradient is N - 1 updates old).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class WorkerPool(Protocol):
+    """Submit method calls to numbered workers; collect whichever finishes first."""
+
+    num_workers: int
+
+    def put(self, value: np.ndarray) -> Any:
+        """Store a value once; the handle can be passed to any number of tasks."""
+
+    def submit(self, worker_index: int, method: str, *args: Any) -> None:
+        """Start `worker.method(*args)`; at most one task per worker at a time."""
+
+    def wait_any(self) -> tuple[int, Any]:
+        """Block until one task finishes; return (worker_index, its result)."""
+
+    def call_all(self, method: str, *args: Any) -> list[Any]:
+        """Call `method` on every worker and wait for all results, in worker order."""
+
+    def num_in_flight(self) -> int: ...
+
+    def idle_workers(self) -> list[int]: ...
+
+    def stop(self) -> None: ...
+
+
+class LocalPool:
+    """Workers in this process; tasks run FIFO when a result is waited for."""
+
+    def __init__(self, workers: list[Any]):
+        self.workers = workers
+        self.num_workers = len(workers)
+        self.queue: deque[tuple[int, str, tuple[Any, ...]]] = deque()
+
+    def put(self, value: np.ndarray) -> np.ndarray:
+        return np.array(value, copy=True)
+
+    def submit(self, worker_index: int, method: str, *args: Any) -> None:
+        if any(index == worker_index for index, _, _ in self.queue):
+            raise RuntimeError(f"worker {worker_index} already has a task in flight")
+        self.queue.append((worker_index, method, args))
+
+    def wait_any(self) -> tuple[int, Any]:
+        if not self.queue:
+            raise RuntimeError("wait_any() with no task in flight")
+        worker_index, method, args = self.queue.popleft()
+        return worker_index, getattr(self.workers[worker_index], method)(*args)
+
+    def call_all(self, method: str, *args: Any) -> list[Any]:
+        return [getattr(worker, method)(*args) for worker in self.workers]
+
+    def num_in_flight(self) -> int:
+        return len(self.queue)
+
+    def idle_workers(self) -> list[int]:
+        busy = {index for index, _, _ in self.queue}
+        return [i for i in range(self.num_workers) if i not in busy]
+
+    def stop(self) -> None:
+        self.queue.clear()

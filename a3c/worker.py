@@ -1,0 +1,161 @@
+"""RolloutWorker: environments plus a policy copy; samples partial rollouts and computes gradients.
+
+A plain class with no Ray import: the driver runs it in process (`num_workers=0`, tests) or makes
+it a Ray actor in exactly one place (`a3c.execution.ray_pool`). Episodes continue across tasks:
+a rollout of `batch_size` steps picks up where the previous one stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from a3c.core import actor_critic_loss, compute_gae, normalize
+from a3c.envs import EnvSpec, Preprocessor, make_env, space_info
+from a3c.models import NumpyPolicy, build_model, sample_actions
+
+
+@dataclass
+class Rollout:
+    """A partial rollout of T steps in N environments, time-major, with its episode stats."""
+
+    obs: np.ndarray  # [T, N, obs_size]
+    actions: np.ndarray  # [T, N]
+    rewards: np.ndarray  # [T, N]
+    values: np.ndarray  # [T, N]
+    terminated: np.ndarray  # [T, N]
+    truncated: np.ndarray  # [T, N]
+    final_values: np.ndarray  # [T, N]: value of the last observation of a truncated episode
+    last_values: np.ndarray  # [N]: value of the observation after the rollout
+    episode_rewards: list[float] = field(default_factory=list)
+    episode_lengths: list[int] = field(default_factory=list)
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.rewards.size)
+
+
+@dataclass
+class GradientResult:
+    """What a worker returns for one A3C task: the gradient and what it was computed from."""
+
+    grad: np.ndarray
+    weights_version: int
+    num_steps: int
+    policy_loss: float
+    value_loss: float
+    entropy: float
+    episode_rewards: list[float]
+    episode_lengths: list[int]
+
+
+def worker_seed(seed: int | None, worker_index: int) -> int | None:
+    return None if seed is None else seed + 10_007 * worker_index
+
+
+class RolloutWorker:
+    """Steps `num_envs_per_worker` environments with the weights it was last sent."""
+
+    def __init__(self, env: EnvSpec, config: dict[str, Any], worker_index: int = 0):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        torch.set_num_threads(1)
+        self.config = config
+        self.worker_index = worker_index
+        seed = worker_seed(config["seed"], worker_index)
+        self.rng = np.random.default_rng(seed)
+        if seed is not None:
+            torch.manual_seed(seed)
+        self.envs = [make_env(env, config["env_config"]) for _ in range(config["num_envs_per_worker"])]
+        self.spaces = space_info(self.envs[0])
+        self.preprocess = Preprocessor(self.envs[0].observation_space, config["scale_observations"])
+        self.model = build_model(self.spaces.obs_size, self.spaces.num_actions, config["model"])
+        self.policy = NumpyPolicy(self.model)
+        self.policy.set_flat_weights(self.model.get_flat_weights())
+        self.obs = np.stack(
+            [self.preprocess(e.reset(seed=None if seed is None else seed + i)[0]) for i, e in enumerate(self.envs)]
+        )
+        self.running_rewards = np.zeros(len(self.envs))
+        self.running_lengths = np.zeros(len(self.envs), dtype=np.int64)
+
+    # -- the worker protocol ------------------------------------------------------------------
+
+    def set_weights(self, flat: np.ndarray) -> None:
+        flat = np.array(flat, dtype=np.float32)  # own, writable copy: Ray hands out read-only views
+        self.policy.set_flat_weights(flat)
+        self.model.set_flat_weights(flat)
+
+    def get_weights(self) -> np.ndarray:
+        return self.model.get_flat_weights()
+
+    def sample(self) -> Rollout:
+        """Run `batch_size` steps in every environment with the current weights."""
+        steps, num_envs = self.config["batch_size"], len(self.envs)
+        obs_buf = np.zeros((steps, num_envs, self.spaces.obs_size), dtype=np.float32)
+        actions = np.zeros((steps, num_envs), dtype=np.int64)
+        rewards = np.zeros((steps, num_envs), dtype=np.float32)
+        values = np.zeros((steps, num_envs), dtype=np.float32)
+        terminated = np.zeros((steps, num_envs), dtype=bool)
+        truncated = np.zeros((steps, num_envs), dtype=bool)
+        final_values = np.zeros((steps, num_envs), dtype=np.float32)
+        episode_rewards: list[float] = []
+        episode_lengths: list[int] = []
+        for t in range(steps):
+            logits, step_values = self.policy.forward(self.obs)
+            step_actions = sample_actions(logits, self.rng)
+            obs_buf[t], actions[t], values[t] = self.obs, step_actions, step_values
+            for i, env in enumerate(self.envs):
+                next_obs, reward, term, trunc, _ = env.step(int(step_actions[i]))
+                rewards[t, i], terminated[t, i], truncated[t, i] = reward, term, trunc
+                self.running_rewards[i] += reward
+                self.running_lengths[i] += 1
+                next_obs = self.preprocess(next_obs)
+                if term or trunc:
+                    if trunc and not term:
+                        final_values[t, i] = self.policy.forward(next_obs[None])[1][0]
+                    episode_rewards.append(float(self.running_rewards[i]))
+                    episode_lengths.append(int(self.running_lengths[i]))
+                    self.running_rewards[i], self.running_lengths[i] = 0.0, 0
+                    next_obs = self.preprocess(env.reset()[0])
+                self.obs[i] = next_obs
+        last_values = self.policy.forward(self.obs)[1]
+        return Rollout(
+            obs_buf, actions, rewards, values, terminated, truncated, final_values, last_values,
+            episode_rewards, episode_lengths,
+        )
+
+    def compute_gradients(self, weights: np.ndarray, weights_version: int = 0) -> GradientResult:
+        """Sample with `weights` and return the gradient of the A3C loss on that rollout."""
+        self.set_weights(weights)
+        rollout = self.sample()
+        advantages, targets = compute_gae(
+            rollout.rewards, rollout.values, rollout.terminated, rollout.truncated,
+            rollout.final_values, rollout.last_values, self.config["gamma"], self.config["lambda"],
+        )
+        obs = torch.from_numpy(rollout.obs.reshape(rollout.num_steps, -1))
+        adv = torch.from_numpy(advantages.reshape(-1))
+        if self.config["normalize_advantages"]:
+            adv = normalize(adv)
+        self.model.zero_grad(set_to_none=False)
+        logits, values = self.model(obs)
+        loss, stats = actor_critic_loss(
+            logits, values, torch.from_numpy(rollout.actions.reshape(-1)), adv,
+            torch.from_numpy(targets.reshape(-1)), self.config["vf_loss_coeff"], self.config["entropy_coeff"],
+        )
+        loss.backward()
+        return GradientResult(
+            grad=self.model.get_flat_grad().copy(),
+            weights_version=weights_version,
+            num_steps=rollout.num_steps,
+            policy_loss=stats.policy_loss,
+            value_loss=stats.value_loss,
+            entropy=stats.entropy,
+            episode_rewards=rollout.episode_rewards,
+            episode_lengths=rollout.episode_lengths,
+        )
+
+    def ping(self) -> int:
+        return self.worker_index

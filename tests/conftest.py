@@ -1,0 +1,22 @@
+"""One small real Ray cluster for the whole test session, started only if a test asks for it."""
+
+import logging
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    import ray
+
+    from a3c.execution.ray_pool import ensure_ray
+
+    ensure_ray(None)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def quiet_agent_logs():
+    logging.getLogger("a3c").setLevel(logging.WARNING)
+    yield

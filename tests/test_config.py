@@ -1,0 +1,96 @@
+"""Bad input: every config or environment mistake is a clear error, raised before any actor starts."""
+
+import subprocess
+import sys
+
+import pytest
+
+from a3c import DEFAULT_CONFIG, A3CAgent, ConfigError, EnvError
+from a3c.config import A3C_SCHEMA, resolve_config
+
+
+def test_default_config_is_a_dict_the_tutorial_can_copy_and_assign():
+    config = DEFAULT_CONFIG.copy()
+    config["num_workers"] = 16
+    config["batch_size"] = 16
+    assert DEFAULT_CONFIG["num_workers"] != 16 or DEFAULT_CONFIG is not config
+    assert isinstance(config, dict)
+    resolved = resolve_config(config, A3C_SCHEMA)
+    assert resolved["num_workers"] == 16 and resolved["model"]["fcnet_hiddens"] == [256, 256]
+
+
+def test_copy_does_not_share_nested_dicts():
+    config = DEFAULT_CONFIG.copy()
+    config["model"]["fcnet_hiddens"] = [8]
+    assert DEFAULT_CONFIG["model"]["fcnet_hiddens"] == [256, 256]
+
+
+def test_unknown_key_names_the_closest_known_key():
+    with pytest.raises(ConfigError, match="unknown config key 'num_worker'.*did you mean 'num_workers'"):
+        resolve_config({"num_worker": 4}, A3C_SCHEMA)
+
+
+def test_unknown_model_key_is_an_error():
+    with pytest.raises(ConfigError, match="model.fcnet_hidden.*fcnet_hiddens"):
+        resolve_config({"model": {"fcnet_hidden": [4]}}, A3C_SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "key, value, allowed",
+    [
+        ("num_workers", -1, "int >= 0"),
+        ("num_workers", 2.5, "int >= 0"),
+        ("num_workers", True, "int >= 0"),
+        ("batch_size", 0, "int >= 1"),
+        ("gamma", 1.5, r"\(0, 1\]"),
+        ("lambda", -0.1, r"\[0, 1\]"),
+        ("lr", 0, "> 0"),
+        ("lr", float("nan"), "> 0"),
+        ("lr", "fast", "> 0"),
+        ("entropy_coeff", -0.01, "subtracted"),
+        ("grad_clip", -1.0, "> 0"),
+        ("model", [256], "a dict"),
+        ("seed", -3, "int >= 0"),
+        ("execution", "threads", "'ray' or 'local'"),
+    ],
+)
+def test_wrong_type_or_range_names_the_key_and_what_is_allowed(key, value, allowed):
+    with pytest.raises(ConfigError, match=rf"config\['{key}'\] must be .*{allowed}"):
+        resolve_config({key: value}, A3C_SCHEMA)
+
+
+def test_bad_hidden_sizes_are_rejected():
+    with pytest.raises(ConfigError, match="model.fcnet_hiddens"):
+        resolve_config({"model": {"fcnet_hiddens": [0]}}, A3C_SCHEMA)
+
+
+def test_none_is_allowed_only_where_documented():
+    assert resolve_config({"grad_clip": None, "seed": None}, A3C_SCHEMA)["grad_clip"] is None
+    with pytest.raises(ConfigError, match="lr"):
+        resolve_config({"lr": None}, A3C_SCHEMA)
+
+
+def test_unknown_environment_names_close_matches():
+    with pytest.raises(EnvError, match="unknown gymnasium environment 'CartPol-v0'.*'CartPole-v0'"):
+        A3CAgent({"num_workers": 0}, "CartPol-v0")
+
+
+def test_unsupported_spaces_are_rejected():
+    with pytest.raises(EnvError, match="action space must be Discrete"):
+        A3CAgent({"num_workers": 0}, "Pendulum-v1")
+
+
+def test_errors_are_raised_before_ray_or_any_actor_starts():
+    code = (
+        "import ray\n"
+        "from a3c import A3CAgent, ConfigError, EnvError\n"
+        "for config, env in [({'num_workers': 4, 'lr': -1}, 'CartPole-v0'), ({'num_workers': 4}, 'NoSuchEnv-v9')]:\n"
+        "    try:\n"
+        "        A3CAgent(config, env)\n"
+        "    except (ConfigError, EnvError):\n"
+        "        pass\n"
+        "print('ray started:', ray.is_initialized())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "ray started: False" in out.stdout
