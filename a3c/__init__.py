@@ -1,10 +1,41 @@
-"""a3c: asynchronous advantage actor-critic on Ray, with the 2018 Ray tutorial's API."""
+"""a3c: asynchronous advantage actor-critic on Ray, with the 2018 Ray tutorial's API.
 
-from a3c.agents.a3c import DEFAULT_CONFIG, A3CAgent
-from a3c.config import ConfigError
-from a3c.envs import EnvError
-from a3c.models import SharedModel
-from a3c.result import TrainResult
+Names are imported lazily (PEP 562) so that worker processes, which import `a3c.worker`, never pay
+for torch: only the driver builds the torch model.
+"""
 
-__all__ = ["DEFAULT_CONFIG", "A3CAgent", "ConfigError", "EnvError", "SharedModel", "TrainResult"]
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+# Ray passes objects up to this size inside the task call instead of through its shared-memory
+# store. A3C ships one weight vector and one gradient (~270 KB for [256, 256]) per update; inline,
+# that doubles the updates per second on 2 cores (benchmarks/README.md). Set here, at import,
+# so that it also applies when the user calls ray.init() themselves, as the tutorial does; an
+# explicit setting in the environment wins.
+os.environ.setdefault("RAY_max_direct_call_object_size", str(4 * 1024 * 1024))
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "A3CAgent": "a3c.agents.a3c",
+    "DEFAULT_CONFIG": "a3c.agents.a3c",
+    "ConfigError": "a3c.config",
+    "EnvError": "a3c.envs",
+    "SharedModel": "a3c.models",
+    "TrainResult": "a3c.result",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'a3c' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -62,13 +62,13 @@ MODEL_SCHEMA: dict[str, Option] = {
         "a non-empty list of positive ints",
         "hidden layer sizes of the shared trunk",
     ),
-    "fcnet_activation": Option(
-        "tanh", (str,), lambda v: v in ("tanh", "relu"), "'tanh' or 'relu'", "trunk activation"
-    ),
+    "fcnet_activation": Option("tanh", (str,), lambda v: v in ("tanh", "relu"), "'tanh' or 'relu'", "trunk activation"),
 }
 
 COMMON_SCHEMA: dict[str, Option] = {
-    "num_workers": Option(4, (int,), _non_negative, "an int >= 0", "Ray actors sampling in parallel; 0 samples in the driver"),
+    "num_workers": Option(
+        4, (int,), _non_negative, "an int >= 0", "Ray actors sampling in parallel; 0 samples in the driver"
+    ),
     "num_envs_per_worker": Option(1, (int,), _positive, "an int >= 1", "environments stepped together by each worker"),
     "batch_size": Option(16, (int,), _positive, "an int >= 1", "simulator steps per partial rollout (per environment)"),
     "gamma": Option(0.98, (float, int), lambda v: 0 < v <= 1, "a number in (0, 1]", "discount factor"),
@@ -76,26 +76,44 @@ COMMON_SCHEMA: dict[str, Option] = {
     "lr": Option(7e-4, (float, int), _positive, "a number > 0", "Adam learning rate at the start"),
     "lr_final": Option(5e-5, (float, int), _positive, "a number > 0", "learning rate reached after lr_decay_steps"),
     "lr_decay_steps": Option(
-        100_000, (int,), _non_negative, "an int >= 0 (0: constant lr)",
+        100_000,
+        (int,),
+        _non_negative,
+        "an int >= 0 (0: constant lr)",
         "env steps over which lr goes linearly to lr_final, as the A3C paper anneals it",
     ),
-    "grad_clip": Option(40.0, (float, int), _positive, "a number > 0, or None", "clip gradients to this global norm", True),
+    "grad_clip": Option(
+        40.0, (float, int), _positive, "a number > 0, or None", "clip gradients to this global norm", True
+    ),
     "vf_loss_coeff": Option(0.5, (float, int), _non_negative, "a number >= 0", "weight of the value loss"),
-    "entropy_coeff": Option(0.01, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "weight of the entropy bonus"),
+    "entropy_coeff": Option(
+        0.01, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "weight of the entropy bonus"
+    ),
     "normalize_advantages": Option(False, (bool,), None, "True or False", "standardize advantages within each batch"),
     "scale_observations": Option(
         True, (bool,), None, "True or False", "scale Box observations bounded in every dimension to [-1, 1]"
     ),
     "model": Option(
-        {k: o.default for k, o in MODEL_SCHEMA.items()}, (dict,), None, "a dict", "network: fcnet_hiddens, fcnet_activation"
+        {k: o.default for k, o in MODEL_SCHEMA.items()},
+        (dict,),
+        None,
+        "a dict",
+        "network: fcnet_hiddens, fcnet_activation",
     ),
     "env_config": Option({}, (dict,), None, "a dict", "keyword arguments for the environment"),
-    "seed": Option(None, (int,), _non_negative, "an int >= 0, or None", "seed for weights, environments and actions", True),
+    "seed": Option(
+        None, (int,), _non_negative, "an int >= 0, or None", "seed for weights, environments and actions", True
+    ),
     "execution": Option(
-        "ray", (str,), lambda v: v in ("ray", "local"), "'ray' or 'local'",
+        "ray",
+        (str,),
+        lambda v: v in ("ray", "local"),
+        "'ray' or 'local'",
         "'local' runs the workers serially in this process: deterministic, for debugging and tests",
     ),
-    "ray_address": Option(None, (str,), None, "a Ray address such as 'auto', or None", "cluster to join; None starts a local one", True),
+    "ray_address": Option(
+        None, (str,), None, "a Ray address such as 'auto', or None", "cluster to join; None starts a local one", True
+    ),
 }
 
 A3C_SCHEMA: dict[str, Option] = {

@@ -50,7 +50,12 @@ class EpisodeTracker:
     def summary(self) -> dict[str, float]:
         if not self.rewards:
             nan = math.nan
-            return {"episode_reward_mean": nan, "episode_reward_min": nan, "episode_reward_max": nan, "episode_len_mean": nan}
+            return {
+                "episode_reward_mean": nan,
+                "episode_reward_min": nan,
+                "episode_reward_max": nan,
+                "episode_len_mean": nan,
+            }
         return {
             "episode_reward_mean": sum(self.rewards) / len(self.rewards),
             "episode_reward_min": min(self.rewards),

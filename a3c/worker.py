@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
-from a3c.core import actor_critic_loss, compute_gae, normalize
+from a3c.core.numpy_model import NumpyActorCritic, sample_actions
+from a3c.core.returns import compute_gae, normalize_advantages
 from a3c.envs import EnvSpec, Preprocessor, make_env, space_info
-from a3c.models import NumpyPolicy, build_model, sample_actions
 
 
 @dataclass
@@ -62,19 +61,17 @@ class RolloutWorker:
 
     def __init__(self, env: EnvSpec, config: dict[str, Any], worker_index: int = 0):
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-        torch.set_num_threads(1)
         self.config = config
         self.worker_index = worker_index
         seed = worker_seed(config["seed"], worker_index)
         self.rng = np.random.default_rng(seed)
-        if seed is not None:
-            torch.manual_seed(seed)
         self.envs = [make_env(env, config["env_config"]) for _ in range(config["num_envs_per_worker"])]
         self.spaces = space_info(self.envs[0])
         self.preprocess = Preprocessor(self.envs[0].observation_space, config["scale_observations"])
-        self.model = build_model(self.spaces.obs_size, self.spaces.num_actions, config["model"])
-        self.policy = NumpyPolicy(self.model)
-        self.policy.set_flat_weights(self.model.get_flat_weights())
+        model = config["model"]
+        self.policy = NumpyActorCritic(
+            self.spaces.obs_size, self.spaces.num_actions, model["fcnet_hiddens"], model["fcnet_activation"]
+        )
         self.obs = np.stack(
             [self.preprocess(e.reset(seed=None if seed is None else seed + i)[0]) for i, e in enumerate(self.envs)]
         )
@@ -84,12 +81,10 @@ class RolloutWorker:
     # -- the worker protocol ------------------------------------------------------------------
 
     def set_weights(self, flat: np.ndarray) -> None:
-        flat = np.array(flat, dtype=np.float32)  # own, writable copy: Ray hands out read-only views
-        self.policy.set_flat_weights(flat)
-        self.model.set_flat_weights(flat)
+        self.policy.set_flat_weights(np.asarray(flat, dtype=np.float32))
 
     def get_weights(self) -> np.ndarray:
-        return self.model.get_flat_weights()
+        return self.policy.flat.copy()
 
     def sample(self) -> Rollout:
         """Run `batch_size` steps in every environment with the current weights."""
@@ -123,8 +118,16 @@ class RolloutWorker:
                 self.obs[i] = next_obs
         last_values = self.policy.forward(self.obs)[1]
         return Rollout(
-            obs_buf, actions, rewards, values, terminated, truncated, final_values, last_values,
-            episode_rewards, episode_lengths,
+            obs_buf,
+            actions,
+            rewards,
+            values,
+            terminated,
+            truncated,
+            final_values,
+            last_values,
+            episode_rewards,
+            episode_lengths,
         )
 
     def compute_gradients(self, weights: np.ndarray, weights_version: int = 0) -> GradientResult:
@@ -132,27 +135,33 @@ class RolloutWorker:
         self.set_weights(weights)
         rollout = self.sample()
         advantages, targets = compute_gae(
-            rollout.rewards, rollout.values, rollout.terminated, rollout.truncated,
-            rollout.final_values, rollout.last_values, self.config["gamma"], self.config["lambda"],
+            rollout.rewards,
+            rollout.values,
+            rollout.terminated,
+            rollout.truncated,
+            rollout.final_values,
+            rollout.last_values,
+            self.config["gamma"],
+            self.config["lambda"],
         )
-        obs = torch.from_numpy(rollout.obs.reshape(rollout.num_steps, -1))
-        adv = torch.from_numpy(advantages.reshape(-1))
+        adv = advantages.reshape(-1)
         if self.config["normalize_advantages"]:
-            adv = normalize(adv)
-        self.model.zero_grad(set_to_none=False)
-        logits, values = self.model(obs)
-        loss, stats = actor_critic_loss(
-            logits, values, torch.from_numpy(rollout.actions.reshape(-1)), adv,
-            torch.from_numpy(targets.reshape(-1)), self.config["vf_loss_coeff"], self.config["entropy_coeff"],
+            adv = normalize_advantages(adv)
+        result = self.policy.loss_and_grad(
+            rollout.obs.reshape(rollout.num_steps, -1),
+            rollout.actions.reshape(-1),
+            adv,
+            targets.reshape(-1),
+            self.config["vf_loss_coeff"],
+            self.config["entropy_coeff"],
         )
-        loss.backward()
         return GradientResult(
-            grad=self.model.get_flat_grad().copy(),
+            grad=result.grad,
             weights_version=weights_version,
             num_steps=rollout.num_steps,
-            policy_loss=stats.policy_loss,
-            value_loss=stats.value_loss,
-            entropy=stats.entropy,
+            policy_loss=result.policy_loss,
+            value_loss=result.value_loss,
+            entropy=result.entropy,
             episode_rewards=rollout.episode_rewards,
             episode_lengths=rollout.episode_lengths,
         )

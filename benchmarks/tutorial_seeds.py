@@ -34,8 +34,13 @@ def run(env: str, seed: int, iterations: int, target: float, overrides: dict) ->
     agent.stop()
     timers = result.info["timers"]
     return {
-        "seed": seed, "final": result.episode_reward_mean, "best": best, "first_solved_iter": first,
-        "steps": result.timesteps_total, "build_s": built, "wall_s": wall,
+        "seed": seed,
+        "final": result.episode_reward_mean,
+        "best": best,
+        "first_solved_iter": first,
+        "steps": result.timesteps_total,
+        "build_s": built,
+        "wall_s": wall,
         "steps_per_s": result.timesteps_total / result.time_total_s,
         "wait_apply_dispatch_s_last_iter": (timers["wait_time_s"], timers["apply_time_s"], timers["dispatch_time_s"]),
     }

@@ -43,7 +43,10 @@ result, seconds = train(agent, "CartPole-v0")
 result_, seconds_ = train(agent_, "MountainCar-v0")
 
 print(result.episode_reward_mean, result_.episode_reward_mean, sep=72 * "-" + "\n")
-print(f"CartPole-v0: {result.episode_reward_mean:.1f} after {ITERATIONS} iterations in {seconds:.1f} s (original: 137.5)")
-print(f"MountainCar-v0: {result_.episode_reward_mean:.1f} after {ITERATIONS} iterations in {seconds_:.1f} s (original: -200.0)")
+for name, res, secs, original in [
+    ("CartPole-v0", result, seconds, 137.5),
+    ("MountainCar-v0", result_, seconds_, -200.0),
+]:
+    print(f"{name}: {res.episode_reward_mean:.1f} after {ITERATIONS} iterations in {secs:.1f} s (original: {original})")
 agent.stop()
 agent_.stop()

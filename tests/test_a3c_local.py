@@ -53,9 +53,18 @@ def test_result_has_every_documented_field():
     result = local_agent().train()
     fields = result.to_dict()
     for key in [
-        "episode_reward_mean", "episode_reward_min", "episode_reward_max", "episode_len_mean",
-        "episodes_this_iter", "episodes_total", "timesteps_this_iter", "timesteps_total",
-        "training_iteration", "time_this_iter_s", "time_total_s", "info",
+        "episode_reward_mean",
+        "episode_reward_min",
+        "episode_reward_max",
+        "episode_len_mean",
+        "episodes_this_iter",
+        "episodes_total",
+        "timesteps_this_iter",
+        "timesteps_total",
+        "training_iteration",
+        "time_this_iter_s",
+        "time_total_s",
+        "info",
     ]:
         assert key in fields
     assert result["episode_reward_mean"] == result.episode_reward_mean
@@ -82,9 +91,9 @@ def test_gradients_are_clipped_to_grad_clip_and_the_unclipped_norm_is_reported()
     grad = np.full(model.num_params(), 3.0, dtype=np.float32)
     norm = learner.apply_gradient(grad)
     assert norm == np.float32(np.linalg.norm(grad))
-    applied = np.concatenate([p.grad.numpy().ravel() for p in model.parameters()])
+    applied = learner.flat.grad.numpy()
     assert abs(np.linalg.norm(applied) - 2.0) < 1e-4
     small = np.full(model.num_params(), 1e-3, dtype=np.float32)
     learner.apply_gradient(small)
-    applied = np.concatenate([p.grad.numpy().ravel() for p in model.parameters()])
+    applied = learner.flat.grad.numpy()
     np.testing.assert_allclose(applied, small)

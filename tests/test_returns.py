@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from a3c.core import compute_gae
+from a3c.core.returns import compute_gae
 
 
 def reference_gae(rewards, values, terminated, truncated, final_values, last_value, gamma, lam):
@@ -44,8 +44,14 @@ def test_gae_matches_reference_with_terminations_truncations_and_cuts(lam, seed)
     adv, targets = compute_gae(rewards, values, terminated, truncated, final_values, last_values, gamma, lam)
     for i in range(envs):
         ref_adv, ref_targets = reference_gae(
-            rewards[:, i], values[:, i], terminated[:, i], truncated[:, i] & ~terminated[:, i],
-            final_values[:, i], last_values[i], gamma, lam,
+            rewards[:, i],
+            values[:, i],
+            terminated[:, i],
+            truncated[:, i] & ~terminated[:, i],
+            final_values[:, i],
+            last_values[i],
+            gamma,
+            lam,
         )
         np.testing.assert_allclose(adv[:, i], ref_adv, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(targets[:, i], ref_targets, rtol=1e-5, atol=1e-5)

@@ -25,7 +25,7 @@ class A3CAgent(Agent):
     algorithm = "a3c"
 
     def _dispatch(self, worker_indices: list[int]) -> None:
-        weights = self.pool.put(self.model.get_flat_weights())  # stored once, shared by every task
+        weights = self.pool.put(self.learner.weights(), num_readers=len(worker_indices))  # once per update
         for index in worker_indices:
             self.pool.submit(index, "compute_gradients", weights, self.weights_version)
 

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from a3c.config import ConfigError, Option, resolve_config
+from a3c.core.numpy_model import NumpyActorCritic, sample_actions
 from a3c.envs import EnvSpec, Preprocessor, check_env_id, env_name, make_env, space_info
 from a3c.execution.pool import LocalPool, WorkerPool
-from a3c.models import NumpyPolicy, build_model, sample_actions
+from a3c.models import SharedModel, build_model
 from a3c.result import EpisodeTracker, TrainResult
 from a3c.worker import RolloutWorker
 
@@ -35,14 +36,24 @@ def _ensure_console_logging() -> None:
 
 
 class Learner:
-    """The one true policy and its optimizer: applies gradients, clipped by global norm."""
+    """The one true policy and its optimizer, as one flat parameter vector.
+
+    One flat tensor makes each update a single fused Adam step and each weight broadcast a single
+    array: the driver's time per gradient is what bounds A3C's throughput. The torch SharedModel
+    is synced from it only when someone asks for named weights.
+    """
 
     def __init__(
-        self, model: torch.nn.Module, lr: float, grad_clip: float | None, lr_final: float | None = None,
+        self,
+        model: SharedModel,
+        lr: float,
+        grad_clip: float | None,
+        lr_final: float | None = None,
         lr_decay_steps: int = 0,
     ):
         self.model = model
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        self.flat = torch.nn.Parameter(torch.from_numpy(model.get_flat_weights()))
+        self.optimizer = torch.optim.Adam([self.flat], lr=lr, fused=True)
         self.grad_clip = grad_clip
         self.lr_start = lr
         self.lr_final = lr if lr_final is None else lr_final
@@ -58,14 +69,26 @@ class Learner:
         return float(self.optimizer.param_groups[0]["lr"])
 
     def apply_gradient(self, flat_grad: np.ndarray) -> float:
-        """Apply one flat gradient; return its global norm before clipping."""
-        self.model.set_flat_grad(flat_grad)
-        norm = float(np.linalg.norm(flat_grad))
+        """Apply one flat gradient, clipped to grad_clip; return its global norm before clipping."""
+        grad = torch.from_numpy(np.array(flat_grad, dtype=np.float32))  # own copy: Ray's is read-only
+        norm = float(torch.linalg.vector_norm(grad))
         if self.grad_clip is not None and norm > self.grad_clip:
-            for p in self.model.parameters():
-                p.grad.mul_(self.grad_clip / (norm + 1e-6))
+            grad.mul_(self.grad_clip / (norm + 1e-6))
+        self.flat.grad = grad
         self.optimizer.step()
         return norm
+
+    def weights(self) -> np.ndarray:
+        """The current weights, as a view: copy (or ray.put) before the next update."""
+        return self.flat.detach().numpy()
+
+    def load_weights(self, flat: np.ndarray) -> None:
+        with torch.no_grad():
+            self.flat.copy_(torch.from_numpy(np.asarray(flat, dtype=np.float32)))
+
+    def sync_model(self) -> SharedModel:
+        self.model.set_flat_weights(self.weights())
+        return self.model
 
 
 class Agent:
@@ -95,7 +118,11 @@ class Agent:
         self.model = build_model(self.spaces.obs_size, self.spaces.num_actions, self.config["model"])
         logger.info("%s (%d parameters)", self.model.describe(), self.model.num_params())
         self.learner = Learner(
-            self.model, self.config["lr"], self.config["grad_clip"], self.config["lr_final"], self.config["lr_decay_steps"]
+            self.model,
+            self.config["lr"],
+            self.config["grad_clip"],
+            self.config["lr_final"],
+            self.config["lr_decay_steps"],
         )
         self.episodes = EpisodeTracker()
         self.iteration = 0
@@ -103,7 +130,10 @@ class Agent:
         self.time_total_s = 0.0
         self.weights_version = 0
         self.pool = self._make_pool()
-        self._action_policy = NumpyPolicy(self.model)
+        model = self.config["model"]
+        self._action_policy = NumpyActorCritic(
+            self.spaces.obs_size, self.spaces.num_actions, model["fcnet_hiddens"], model["fcnet_activation"]
+        )
         self._action_rng = np.random.default_rng(self.config["seed"])
 
     def _make_pool(self) -> WorkerPool:
@@ -143,17 +173,20 @@ class Agent:
 
     def compute_action(self, obs: Any, explore: bool = True) -> int:
         """One action for one raw observation from the newest policy (no Ray involved)."""
-        self._action_policy.set_flat_weights(self.model.get_flat_weights())
+        self._action_policy.set_flat_weights(self.learner.weights())
         logits, _ = self._action_policy.forward(self.preprocess(obs)[None])
         if explore:
             return int(sample_actions(logits, self._action_rng)[0])
         return int(np.argmax(logits[0]))
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        return {name: t.detach().numpy().copy() for name, t in self.model.state_dict().items()}
+        """Named weights of the SharedModel (its state_dict as numpy arrays)."""
+        model = self.learner.sync_model()
+        return {name: t.detach().numpy().copy() for name, t in model.state_dict().items()}
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         self.model.load_state_dict({name: torch.as_tensor(np.asarray(w)) for name, w in weights.items()})
+        self.learner.load_weights(self.model.get_flat_weights())
         self.weights_version += 1
 
     def stop(self) -> None:

@@ -1,6 +1,5 @@
-"""Pure RL math: no Ray, no I/O, importable and unit-tested on its own."""
+"""Pure RL math: no Ray, no I/O, importable and unit-tested on its own.
 
-from a3c.core.losses import LossStats, actor_critic_loss, normalize
-from a3c.core.returns import compute_gae
-
-__all__ = ["LossStats", "actor_critic_loss", "compute_gae", "normalize"]
+returns.py (GAE) and numpy_model.py (the network's forward pass and loss gradient) use numpy only,
+so worker processes can import them without torch; losses.py is the torch reference of the loss.
+"""

@@ -17,13 +17,6 @@ class LossStats:
     entropy: float
 
 
-def normalize(advantages: torch.Tensor) -> torch.Tensor:
-    """Zero mean, unit std within the batch: keeps the policy step size independent of reward scale."""
-    if advantages.numel() < 2:
-        return advantages
-    return (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-
-
 def actor_critic_loss(
     logits: torch.Tensor,
     values: torch.Tensor,

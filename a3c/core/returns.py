@@ -39,3 +39,10 @@ def compute_gae(
         next_values = values[t]
         next_advantage = advantages[t]
     return advantages.astype(np.float32), (advantages + values).astype(np.float32)
+
+
+def normalize_advantages(advantages: np.ndarray) -> np.ndarray:
+    """Zero mean, unit std within the batch: keeps the policy step independent of reward scale."""
+    if advantages.size < 2:
+        return advantages
+    return ((advantages - advantages.mean()) / (advantages.std() + 1e-8)).astype(np.float32)

@@ -19,8 +19,8 @@ class WorkerPool(Protocol):
 
     num_workers: int
 
-    def put(self, value: np.ndarray) -> Any:
-        """Store a value once; the handle can be passed to any number of tasks."""
+    def put(self, value: np.ndarray, num_readers: int = 1) -> Any:
+        """Snapshot a value for `num_readers` tasks; the handle is passed to each of them."""
 
     def submit(self, worker_index: int, method: str, *args: Any) -> None:
         """Start `worker.method(*args)`; at most one task per worker at a time."""
@@ -46,7 +46,7 @@ class LocalPool:
         self.num_workers = len(workers)
         self.queue: deque[tuple[int, str, tuple[Any, ...]]] = deque()
 
-    def put(self, value: np.ndarray) -> np.ndarray:
+    def put(self, value: np.ndarray, num_readers: int = 1) -> np.ndarray:
         return np.array(value, copy=True)
 
     def submit(self, worker_index: int, method: str, *args: Any) -> None:

@@ -17,7 +17,24 @@ logger = logging.getLogger("a3c")
 # One thread per worker: 16 actors on 2 cores must not each start a pool of BLAS/OpenMP threads.
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
-RemoteRolloutWorker = ray.remote(RolloutWorker)
+# Workers run at a lower CPU priority than the driver: with more workers than cores, every worker
+# has a task ready, and at equal priority the driver (which applies every gradient and relaunches
+# every task) would get 1/(workers + 1) of the CPU and starve them all.
+WORKER_NICENESS = 5
+
+
+class NiceRolloutWorker(RolloutWorker):
+    """RolloutWorker that lowers its own scheduling priority first."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        try:
+            os.nice(WORKER_NICENESS)
+        except OSError:  # not permitted on this system: run at normal priority
+            pass
+        super().__init__(*args, **kwargs)
+
+
+RemoteRolloutWorker = ray.remote(NiceRolloutWorker)
 
 
 def ensure_ray(address: str | None = None) -> bool:
@@ -49,8 +66,15 @@ class RayPool:
         # Fail here, not at the first train(), if a worker cannot build its environment.
         ray.get([actor.ping.remote() for actor in self.actors])
 
-    def put(self, value: np.ndarray) -> ray.ObjectRef:
-        return ray.put(value)
+    def put(self, value: np.ndarray, num_readers: int = 1) -> ray.ObjectRef | np.ndarray:
+        """One copy in the object store for several readers; a single reader gets it by value.
+
+        A value passed by value travels inside the task call (see RAY_max_direct_call_object_size
+        in a3c/__init__.py) and skips the shared-memory store's bookkeeping.
+        """
+        if num_readers > 1:
+            return ray.put(value)
+        return np.array(value, copy=True)
 
     def submit(self, worker_index: int, method: str, *args: Any) -> None:
         if worker_index in self.in_flight.values():

@@ -1,0 +1,73 @@
+"""The workers' numpy network against the driver's torch SharedModel and torch autograd."""
+
+import numpy as np
+import pytest
+import torch
+
+from a3c.core.losses import actor_critic_loss
+from a3c.core.numpy_model import NumpyActorCritic, layer_shapes
+from a3c.models import build_model
+
+
+def twin_models(hiddens, activation, obs_size=5, num_actions=3):
+    torch.manual_seed(0)
+    model = build_model(obs_size, num_actions, {"fcnet_hiddens": hiddens, "fcnet_activation": activation})
+    with torch.no_grad():  # larger heads than the init, so every term of the gradient matters
+        model.policy_head.weight.mul_(100)
+    numpy_model = NumpyActorCritic(obs_size, num_actions, hiddens, activation)
+    numpy_model.set_flat_weights(model.get_flat_weights())
+    return model, numpy_model
+
+
+def test_layout_matches_torch_parameters():
+    model = build_model(4, 2, {"fcnet_hiddens": [256, 256], "fcnet_activation": "tanh"})
+    assert layer_shapes(4, 2, [256, 256]) == [tuple(p.shape) for p in model.parameters()]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("hiddens", [[8], [16, 7]])
+def test_forward_matches_torch(hiddens, activation):
+    model, numpy_model = twin_models(hiddens, activation)
+    obs = np.random.default_rng(1).normal(size=(6, 5)).astype(np.float32)
+    logits, values = numpy_model.forward(obs)
+    with torch.no_grad():
+        ref_logits, ref_values = model(torch.from_numpy(obs))
+    np.testing.assert_allclose(logits, ref_logits.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(values, ref_values.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("hiddens", [[8], [16, 7]])
+@pytest.mark.parametrize("coeffs", [(0.5, 0.01), (1.0, 0.0), (0.0, 0.3)])
+def test_loss_gradient_matches_torch_autograd(hiddens, activation, coeffs):
+    vf_coeff, ent_coeff = coeffs
+    model, numpy_model = twin_models(hiddens, activation)
+    rng = np.random.default_rng(2)
+    obs = rng.normal(size=(11, 5)).astype(np.float32)
+    actions = rng.integers(0, 3, size=11)
+    advantages = rng.normal(size=11).astype(np.float32)
+    targets = rng.normal(size=11).astype(np.float32) * 3
+
+    result = numpy_model.loss_and_grad(obs, actions, advantages, targets, vf_coeff, ent_coeff)
+
+    model.zero_grad()
+    logits, values = model(torch.from_numpy(obs))
+    loss, stats = actor_critic_loss(
+        logits,
+        values,
+        torch.from_numpy(actions),
+        torch.from_numpy(advantages),
+        torch.from_numpy(targets),
+        vf_coeff,
+        ent_coeff,
+    )
+    loss.backward()
+    np.testing.assert_allclose(result.grad, model.get_flat_grad(), rtol=1e-4, atol=1e-6)
+    assert result.policy_loss == pytest.approx(stats.policy_loss, rel=1e-5)
+    assert result.value_loss == pytest.approx(stats.value_loss, rel=1e-5)
+    assert result.entropy == pytest.approx(stats.entropy, rel=1e-5)
+
+
+def test_wrong_number_of_weights_is_an_error():
+    with pytest.raises(ValueError, match="expected"):
+        NumpyActorCritic(4, 2, [8]).set_flat_weights(np.zeros(3, dtype=np.float32))
