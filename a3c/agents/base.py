@@ -6,14 +6,24 @@ learner stats; `train()` wraps it with counters, timing and episode statistics.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from a3c.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    checkpoint_name,
+    describe_mismatch,
+    read_checkpoint,
+    write_checkpoint,
+)
 from a3c.config import ConfigError, Option, resolve_config
 from a3c.core.numpy_model import NumpyActorCritic, sample_actions
 from a3c.envs import EnvSpec, Preprocessor, check_env_id, env_name, make_env, space_info
@@ -81,6 +91,22 @@ class Learner:
     def weights(self) -> np.ndarray:
         """The current weights, as a view: copy (or ray.put) before the next update."""
         return self.flat.detach().numpy()
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Optimizer moments as arrays, and its scalar settings, for a checkpoint."""
+        state = self.optimizer.state.get(self.flat, {})
+        tensors = {f"adam.{key}": value.detach().numpy().copy().reshape(-1) for key, value in state.items()}
+        return tensors, {"lr": self.optimizer.param_groups[0]["lr"]}
+
+    def load_state(self, tensors: dict[str, np.ndarray], scalars: dict[str, Any]) -> None:
+        moments = {key[len("adam.") :]: value for key, value in tensors.items() if key.startswith("adam.")}
+        if moments:
+            self.optimizer.state[self.flat] = {
+                key: torch.from_numpy(value.copy()).reshape(() if key == "step" else self.flat.shape)
+                for key, value in moments.items()
+            }
+        for group in self.optimizer.param_groups:
+            group["lr"] = float(scalars["lr"])
 
     def load_weights(self, flat: np.ndarray) -> None:
         with torch.no_grad():
@@ -186,8 +212,83 @@ class Agent:
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         self.model.load_state_dict({name: torch.as_tensor(np.asarray(w)) for name, w in weights.items()})
-        self.learner.load_weights(self.model.get_flat_weights())
+        self._replace_weights(self.model.get_flat_weights())
+
+    def _replace_weights(self, flat: np.ndarray) -> None:
+        """Swap in new weights; gradients still in flight were computed on the old ones: drop them."""
+        if self.pool is not None:
+            self.pool.drain()
+        self.learner.load_weights(flat)
         self.weights_version += 1
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Algorithm-specific state for checkpoints (subclasses extend)."""
+        return {}, {}
+
+    def _load_extra_state(self, tensors: dict[str, np.ndarray], state: dict[str, Any]) -> None:
+        """Inverse of _extra_state."""
+
+    def checkpoint(self) -> Checkpoint:
+        adam_tensors, adam_scalars = self.learner.state()
+        extra_tensors, extra_state = self._extra_state()
+        state = {
+            "algorithm": self.algorithm,
+            "env": self.env if isinstance(self.env, str) else None,
+            "env_name": self.env_name,
+            "config": json.loads(json.dumps(self.config, default=repr)),
+            "spaces": self.spaces.to_dict(),
+            "counters": {
+                "training_iteration": self.iteration,
+                "timesteps_total": self.timesteps_total,
+                "time_total_s": self.time_total_s,
+                "weights_version": self.weights_version,
+            },
+            "episodes": self.episodes.state(),
+            "optimizer": adam_scalars,
+            "extra": extra_state,
+        }
+        return Checkpoint({"weights": self.learner.weights().copy(), **adam_tensors, **extra_tensors}, state)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write a checkpoint into `directory` (atomically); return the file's path."""
+        return write_checkpoint(Path(directory) / checkpoint_name(self.iteration), self.checkpoint())
+
+    def restore(self, path: str | Path) -> None:
+        """Continue from a checkpoint: weights, optimizer moments, counters and episode stats."""
+        checkpoint = read_checkpoint(path)
+        state = checkpoint.state
+        if state.get("algorithm") != self.algorithm:
+            raise CheckpointError(f"checkpoint is of a {state.get('algorithm')!r} agent, this is {self.algorithm!r}")
+        problems = describe_mismatch(self.spaces.to_dict(), state.get("spaces", {}), "environment")
+        problems += describe_mismatch(self.config["model"], state.get("config", {}).get("model", {}), "model")
+        weights = checkpoint.tensors.get("weights")
+        if not problems and (weights is None or weights.shape != self.learner.flat.shape):
+            problems.append(f"weights: checkpoint has {None if weights is None else weights.shape}")
+        if problems:
+            raise CheckpointError("checkpoint does not fit this agent: " + "; ".join(problems))
+        self._replace_weights(weights)
+        self.learner.load_state(checkpoint.tensors, state["optimizer"])
+        counters = state["counters"]
+        self.iteration = int(counters["training_iteration"])
+        self.timesteps_total = int(counters["timesteps_total"])
+        self.time_total_s = float(counters["time_total_s"])
+        self.weights_version = int(counters["weights_version"])
+        self.episodes.load_state(state["episodes"])
+        self._load_extra_state(checkpoint.tensors, state.get("extra", {}))
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, env: EnvSpec | None = None, **overrides: Any) -> Agent:
+        """Build an agent with a checkpoint's config (plus `overrides`) and restore it."""
+        state = read_checkpoint(path).state
+        env = env if env is not None else state.get("env")
+        if env is None:
+            raise CheckpointError("this checkpoint's environment was a callable: pass env= to rebuild it")
+        config = {**state["config"], **overrides}
+        agent = cls(config, env)
+        agent.restore(path)
+        return agent
 
     def stop(self) -> None:
         """Free the workers (and their processes); the agent can no longer train."""

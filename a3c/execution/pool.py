@@ -35,6 +35,9 @@ class WorkerPool(Protocol):
 
     def idle_workers(self) -> list[int]: ...
 
+    def drain(self) -> None:
+        """Forget the tasks in flight (their results were computed from weights now replaced)."""
+
     def stop(self) -> None: ...
 
 
@@ -69,6 +72,9 @@ class LocalPool:
     def idle_workers(self) -> list[int]:
         busy = {index for index, _, _ in self.queue}
         return [i for i in range(self.num_workers) if i not in busy]
+
+    def drain(self) -> None:
+        self.queue.clear()
 
     def stop(self) -> None:
         self.queue.clear()

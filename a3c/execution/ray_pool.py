@@ -99,6 +99,15 @@ class RayPool:
         busy = set(self.in_flight.values())
         return [i for i in range(self.num_workers) if i not in busy]
 
+    def drain(self) -> None:
+        """Wait out the tasks in flight and drop their results."""
+        for ref in list(self.in_flight):
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayError:
+                pass
+        self.in_flight.clear()
+
     def stop(self) -> None:
         for actor in self.actors:
             ray.kill(actor)

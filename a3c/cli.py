@@ -1,0 +1,410 @@
+"""The `a3c` command: train, evaluate, plot.
+
+Bad input (unknown environment or config key, unreadable file, a file that is not a checkpoint, an
+output that cannot be written) ends with one line on stderr and exit status 2; `--debug` shows the
+traceback instead. Nothing already saved is overwritten: a new run never reuses a non-empty run
+directory, and checkpoints are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from a3c.checkpoint import CheckpointError, latest_checkpoint
+from a3c.config import ConfigError
+from a3c.envs import EnvError
+
+app = typer.Typer(
+    help="A3C on Ray: train agents, evaluate checkpoints, plot learning curves.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+AGENTS = ("a3c",)
+
+
+class UsageError(ValueError):
+    """Bad command-line input: reported in one line, exit status 2."""
+
+
+BAD_INPUT = (UsageError, ConfigError, EnvError, CheckpointError)
+
+
+def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
+    try:
+        action()
+    except BAD_INPUT as error:
+        if debug:
+            raise
+        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except OSError as error:
+        if debug:
+            raise
+        where = f": {error.filename}" if getattr(error, "filename", None) else ""
+        console.print(f"[red]error:[/red] {error.strerror or error}{where}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def agent_class(name: str):
+    if name == "a3c":
+        from a3c.agents.a3c import A3CAgent
+
+        return A3CAgent
+    raise UsageError(f"unknown agent '{name}'; choose one of: {', '.join(AGENTS)}")
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """`key=value` pairs; values are JSON when they parse as JSON, else strings. Never evaluated."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--set expects key=value, got '{item}'")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        target = overrides
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                raise UsageError(f"--set {key}: '{parent}' is not a nested config")
+        target[leaf] = value
+    return overrides
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A JSON or YAML file holding a dict of config keys (YAML read with safe_load: data only)."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise UsageError(f"cannot read config file {path}: {error.strerror}") from None
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as error:  # noqa: BLE001 - any parse error is the same bad input
+        raise UsageError(f"cannot parse config file {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"config file {path} must hold a mapping of config keys")
+    return data
+
+
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _check_writable_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"cannot write to {path}: {error.strerror}") from None
+
+
+def _format_time(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@app.command()
+def train(
+    env: Annotated[str | None, typer.Argument(help="gymnasium environment id, e.g. CartPole-v0")] = None,
+    agent: Annotated[str, typer.Option(help="algorithm: " + ", ".join(AGENTS))] = "a3c",
+    workers: Annotated[int | None, typer.Option(help="num_workers (Ray actors); default from config: 4")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="steps per partial rollout; default from config: 16")] = None,
+    iterations: Annotated[
+        int | None,
+        typer.Option(
+            help="stop after this many train() iterations in total (default: 100; on --resume, the run's own)"
+        ),
+    ] = None,
+    stop_reward: Annotated[float | None, typer.Option(help="stop once episode_reward_mean reaches this")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="stop after this many seconds of training")] = None,
+    config: Annotated[Path | None, typer.Option(help="JSON or YAML file of config keys")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="config override key=value (JSON value), repeatable")
+    ] = None,
+    run_dir: Annotated[Path | None, typer.Option(help="default: runs/<agent>_<env>_<timestamp>")] = None,
+    checkpoint_every: Annotated[int, typer.Option(help="save a checkpoint every N iterations (0: only at end)")] = 10,
+    keep_checkpoints: Annotated[int, typer.Option(help="how many of the newest checkpoints to keep (+ the best)")] = 3,
+    seed: Annotated[int | None, typer.Option(help="seed for weights, environments and actions")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address ('auto'); default: local Ray")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="continue the run in this directory from its last checkpoint")
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="show tracebacks")] = False,
+) -> None:
+    """Train an agent, with live progress; Ctrl-C saves a checkpoint and says how to resume."""
+
+    def action() -> None:
+        if resume is not None:
+            _resume(resume, iterations, stop_reward, time_limit, checkpoint_every, keep_checkpoints)
+            return
+        if env is None:
+            raise UsageError("give an environment id (e.g. a3c train CartPole-v0) or --resume RUN_DIR")
+        cls = agent_class(agent)
+        settings: dict[str, Any] = read_config_file(config) if config is not None else {}
+        flags = {"num_workers": workers, "batch_size": batch_size, "seed": seed, "ray_address": address}
+        settings = merge(settings, {k: v for k, v in flags.items() if v is not None})
+        settings = merge(settings, parse_set(set_ or []))
+        from a3c.config import resolve_config
+
+        resolved = resolve_config(settings, cls.schema)  # before any directory or actor is made
+        from a3c.envs import check_env_id
+
+        check_env_id(env)
+        directory = run_dir or Path("runs") / f"{agent}_{env}_{datetime.now():%Y%m%d-%H%M%S}"
+        if directory.exists() and any(directory.iterdir()):
+            raise UsageError(f"run directory {directory} is not empty; use --resume {directory} or another --run-dir")
+        _check_writable_dir(directory)
+        from a3c.runlog import write_json_atomic
+
+        write_json_atomic(directory / "config.json", resolved)
+        stop = {"iterations": iterations or 100, "stop_reward": stop_reward, "time_limit": time_limit}
+        write_json_atomic(directory / "run.json", {"agent": agent, "env": env, "stop": stop})
+        trainer = cls(resolved, env)
+        _train_loop(trainer, directory, agent, env, stop, checkpoint_every, keep_checkpoints)
+
+    _run_guarded(debug, action)
+
+
+def _resume(
+    directory: Path,
+    iterations: int | None,
+    stop_reward: float | None,
+    time_limit: float | None,
+    checkpoint_every: int,
+    keep_checkpoints: int,
+) -> None:
+    run_file = directory / "run.json"
+    if not run_file.is_file():
+        raise UsageError(f"{directory} is not a run directory (no run.json)")
+    run = json.loads(run_file.read_text())
+    checkpoint = latest_checkpoint(directory)
+    cls = agent_class(run["agent"])
+    trainer = cls.from_checkpoint(checkpoint, env=run["env"])
+    stop = dict(run["stop"])
+    if iterations is not None:
+        stop["iterations"] = iterations
+    if stop_reward is not None:
+        stop["stop_reward"] = stop_reward
+    if time_limit is not None:
+        stop["time_limit"] = time_limit
+    console.print(f"Resuming {directory} from {checkpoint.name} (iteration {trainer.iteration})", soft_wrap=True)
+    _train_loop(trainer, directory, run["agent"], run["env"], stop, checkpoint_every, keep_checkpoints)
+
+
+def _train_loop(
+    trainer: Any,
+    directory: Path,
+    agent: str,
+    env: str,
+    stop: dict[str, Any],
+    checkpoint_every: int,
+    keep_checkpoints: int,
+) -> None:
+    from rich.live import Live
+
+    from a3c.runlog import CheckpointKeeper, RunLogger
+
+    logger = RunLogger(directory)
+    keeper = CheckpointKeeper(directory / "checkpoints", keep_checkpoints)
+    result = None
+    reason = f"{stop['iterations']} iterations"
+    start = time.perf_counter()
+    first_iteration = trainer.iteration
+
+    def save() -> Path:
+        path = trainer.save(directory / "checkpoints")
+        keeper.add(path, result.episode_reward_mean if result is not None else float("nan"))
+        return path
+
+    def status() -> Table:
+        table = Table(show_header=True, header_style="bold", title=f"{agent} on {env}  ({directory})")
+        for column in ["iteration", "env steps", "steps/s", "reward mean", "elapsed", "remaining"]:
+            table.add_column(column, justify="right")
+        if result is None:
+            table.add_row(str(trainer.iteration), "-", "-", "-", "0:00", "-")
+            return table
+        done = trainer.iteration - first_iteration
+        left = stop["iterations"] - trainer.iteration
+        elapsed = time.perf_counter() - start
+        remaining = elapsed / done * left if done else float("nan")
+        if stop.get("time_limit"):
+            remaining = min(remaining, stop["time_limit"] - result.time_total_s)
+        table.add_row(
+            f"{result.training_iteration}/{stop['iterations']}",
+            f"{result.timesteps_total:,}",
+            f"{result.timesteps_this_iter / max(result.time_this_iter_s, 1e-9):,.0f}",
+            f"{result.episode_reward_mean:.1f}",
+            _format_time(result.time_total_s),
+            _format_time(remaining),
+        )
+        return table
+
+    try:
+        with Live(status(), console=console, refresh_per_second=4, transient=False) as live:
+            while trainer.iteration < stop["iterations"]:
+                result = trainer.train()
+                logger.log(result)
+                live.update(status())
+                if checkpoint_every and trainer.iteration % checkpoint_every == 0:
+                    save()
+                if stop.get("stop_reward") is not None and result.episode_reward_mean >= stop["stop_reward"]:
+                    reason = f"episode_reward_mean {result.episode_reward_mean:.1f} >= {stop['stop_reward']}"
+                    break
+                if stop.get("time_limit") is not None and result.time_total_s >= stop["time_limit"]:
+                    reason = f"time limit {stop['time_limit']} s"
+                    break
+    except KeyboardInterrupt:
+        path = save()
+        trainer.stop()
+        logger.close()
+        console.print(
+            f"\nInterrupted: saved {path}\nResume with: a3c train --resume {directory}", soft_wrap=True, highlight=False
+        )
+        raise typer.Exit(130) from None
+    path = save()
+    trainer.stop()
+    logger.close()
+    summary = Table(title="Training finished", show_header=False)
+    summary.add_row("stopped by", reason)
+    if result is not None:
+        summary.add_row("iterations", str(result.training_iteration))
+        summary.add_row("env steps", f"{result.timesteps_total:,}")
+        summary.add_row("episode_reward_mean", f"{result.episode_reward_mean:.2f}")
+        summary.add_row("training time", f"{result.time_total_s:.1f} s")
+    summary.add_row("checkpoint", str(path))
+    best = keeper.best()
+    if best:
+        summary.add_row("best checkpoint", f"{best['file']} ({best['episode_reward_mean']:.1f})")
+    summary.add_row("run directory", str(directory))
+    out.print(summary)
+
+
+@app.command()
+def evaluate(
+    checkpoint: Annotated[Path, typer.Argument(help="a checkpoint file, or a run directory (its newest checkpoint)")],
+    episodes: Annotated[int, typer.Option(help="episodes to play")] = 10,
+    render: Annotated[Path | None, typer.Option(help="write one episode as an animated GIF to this file")] = None,
+    deterministic: Annotated[bool, typer.Option(help="take the most likely action instead of sampling")] = False,
+    seed: Annotated[int | None, typer.Option(help="seed for environments and action sampling")] = None,
+    debug: Annotated[bool, typer.Option(help="show tracebacks")] = False,
+) -> None:
+    """Play episodes with a saved policy (no training, no Ray); print mean, std, min, max reward."""
+
+    def action() -> None:
+        from a3c.evaluation import SavedPolicy
+
+        if episodes < 1:
+            raise UsageError("--episodes must be >= 1")
+        if render is not None:
+            if render.suffix.lower() != ".gif":
+                raise UsageError(f"--render writes a GIF: give a file ending in .gif, got {render}")
+            _check_writable_dir(render.parent if str(render.parent) else Path("."))
+            if render.exists() and render.is_dir():
+                raise UsageError(f"--render {render} is a directory")
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        policy = SavedPolicy(checkpoint)
+        result = policy.evaluate(episodes, deterministic, seed, render)
+        summary = result.summary
+        table = Table(title=f"{policy.env_id}: {episodes} episodes", show_header=True)
+        for column in ["mean", "std", "min", "max"]:
+            table.add_column(column, justify="right")
+        table.add_row(*(f"{summary[k]:.2f}" for k in ["mean", "std", "min", "max"]))
+        out.print(table)
+        if render is not None:
+            out.print(f"wrote {render}")
+
+    _run_guarded(debug, action)
+
+
+@app.command()
+def plot(
+    run_dirs: Annotated[list[Path], typer.Argument(help="run directories (each with a progress.csv)")],
+    out_file: Annotated[Path, typer.Option("--out", help="PNG file to write")] = Path("curves.png"),
+    debug: Annotated[bool, typer.Option(help="show tracebacks")] = False,
+) -> None:
+    """Learning curves (episode_reward_mean against env steps and wall-clock time) of runs."""
+
+    def action() -> None:
+        import csv
+
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        curves = []
+        for run in run_dirs:
+            progress = run / "progress.csv"
+            if not progress.is_file():
+                raise UsageError(f"{run} has no progress.csv: not a run directory")
+            with open(progress, newline="") as handle:
+                rows = list(csv.DictReader(handle))
+            points = [
+                (float(r["timesteps_total"]), float(r["time_total_s"]), float(r["episode_reward_mean"]))
+                for r in rows
+                if r.get("episode_reward_mean") not in ("", None)
+            ]
+            curves.append((run.name, points))
+        _check_writable_dir(out_file.parent if str(out_file.parent) else Path("."))
+        fig, (by_steps, by_time) = plt.subplots(1, 2, figsize=(12, 4.5))
+        for name, points in curves:
+            if points:
+                steps, seconds, rewards = zip(*points, strict=True)
+                by_steps.plot(steps, rewards, label=name)
+                by_time.plot(seconds, rewards, label=name)
+        by_steps.set_xlabel("env steps")
+        by_time.set_xlabel("training time (s)")
+        for axis in (by_steps, by_time):
+            axis.set_ylabel("episode_reward_mean")
+            axis.grid(alpha=0.3)
+        by_steps.legend(fontsize="small")
+        fig.tight_layout()
+        tmp = out_file.with_name(f".{out_file.name}.tmp.png")
+        fig.savefig(tmp, dpi=100)
+        tmp.replace(out_file)
+        out.print(f"wrote {out_file}")
+
+    _run_guarded(debug, action)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

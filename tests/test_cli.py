@@ -1,0 +1,166 @@
+"""The `a3c` command line, run as a user runs it: a real subprocess, real files, exit codes."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+FAST = ["--workers", "0", "--set", "grads_per_step=10", "--set", "model.fcnet_hiddens=[16]", "--seed", "1"]
+
+
+def a3c(*args, cwd, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "a3c.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
+
+
+def read_progress(run_dir: Path) -> list[dict]:
+    with open(run_dir / "progress.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_help_explains_every_option_with_its_default(tmp_path):
+    for command in ["train", "evaluate", "plot"]:
+        out = a3c(command, "--help", cwd=tmp_path)
+        assert out.returncode == 0
+        assert "--help" in out.stdout
+    text = a3c("train", "--help", cwd=tmp_path).stdout
+    for option in ["--agent", "--workers", "--iterations", "--stop-reward", "--time-limit", "--set", "--resume"]:
+        assert option in text
+    assert "default: 100" in text
+
+
+def test_train_writes_the_run_directory_then_resume_continues_it(tmp_path):
+    run = tmp_path / "run"
+    out = a3c("train", "CartPole-v0", *FAST, "--iterations", 3, "--checkpoint-every", 1, "--run-dir", run, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "Training finished" in out.stdout
+    config = json.loads((run / "config.json").read_text())
+    assert config["grads_per_step"] == 10 and config["model"]["fcnet_hiddens"] == [16]
+    assert len((run / "result.json").read_text().splitlines()) == 3
+    assert list(run.glob("events.out.tfevents.*")), "TensorBoard events are written"
+    assert sorted(p.name for p in (run / "checkpoints").glob("*.safetensors"))[-1] == "checkpoint_000003.safetensors"
+
+    out = a3c("train", "--resume", run, "--iterations", 5, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    rows = read_progress(run)
+    assert [int(r["training_iteration"]) for r in rows] == [1, 2, 3, 4, 5]
+    assert [int(r["timesteps_total"]) for r in rows] == [160, 320, 480, 640, 800]
+    times = [float(r["time_total_s"]) for r in rows]
+    assert times == sorted(times), "the time counter continues, it does not restart"
+
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "a3c.cli",
+            "train",
+            "CartPole-v0",
+            *FAST,
+            "--iterations",
+            "100000",
+            "--checkpoint-every",
+            "0",
+            "--run-dir",
+            str(run),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run / "result.json").exists():
+        time.sleep(0.5)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert f"a3c train --resume {run}" in stderr
+    checkpoints = list((run / "checkpoints").glob("checkpoint_*.safetensors"))
+    assert len(checkpoints) == 1
+    iterations_logged = len(read_progress(run))
+    out = a3c("train", "--resume", run, "--iterations", iterations_logged + 1, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert int(read_progress(run)[-1]["training_iteration"]) == iterations_logged + 1
+
+
+def test_evaluate_and_render_and_plot(tmp_path):
+    run = tmp_path / "run"
+    assert a3c("train", "CartPole-v0", *FAST, "--iterations", 2, "--run-dir", run, cwd=tmp_path).returncode == 0
+    gif = tmp_path / "episode.gif"
+    out = a3c("evaluate", run, "--episodes", 3, "--render", gif, "--seed", 0, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "mean" in out.stdout and "std" in out.stdout
+    assert gif.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+    from PIL import Image
+
+    assert Image.open(gif).n_frames > 5
+    png = tmp_path / "curves.png"
+    out = a3c("plot", run, "--out", png, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "CartPol-v0"], "unknown gymnasium environment 'CartPol-v0'; did you mean 'CartPole-v0'"),
+        (["train", "CartPole-v0", "--set", "lrr=0.1"], "unknown config key 'lrr'; did you mean 'lr'"),
+        (["train", "CartPole-v0", "--set", "lr"], "--set expects key=value"),
+        (["train", "CartPole-v0", "--set", "lr=-1"], "config['lr'] must be a number > 0"),
+        (["train", "CartPole-v0", "--config", "missing.yaml"], "cannot read config file missing.yaml"),
+        (["train", "CartPole-v0", "--config", "bad.json"], "cannot parse config file bad.json"),
+        (["train", "CartPole-v0", "--agent", "dqn"], "unknown agent 'dqn'"),
+        (["train", "--resume", "nowhere"], "not a run directory"),
+        (["evaluate", "missing.safetensors"], "checkpoint not found"),
+        (["evaluate", "bad.json"], "not an a3c checkpoint"),
+        (["evaluate", "empty_dir"], "no checkpoint in"),
+        (["plot", "empty_dir"], "has no progress.csv"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message):
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "empty_dir").mkdir()
+    out = a3c(*args, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    out = a3c("train", "CartPol-v0", "--debug", cwd=tmp_path)
+    assert out.returncode != 0 and "Traceback" in out.stderr
+
+
+def test_an_existing_run_is_never_overwritten(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "progress.csv").write_text("precious")
+    out = a3c("train", "CartPole-v0", *FAST, "--run-dir", run, cwd=tmp_path)
+    assert out.returncode == 2 and "not empty" in out.stderr
+    assert (run / "progress.csv").read_text() == "precious"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_an_unwritable_output_is_a_clear_error(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    out = a3c("train", "CartPole-v0", *FAST, "--run-dir", locked / "run", cwd=tmp_path)
+    assert out.returncode == 2 and "cannot write" in out.stderr
+
+
+def test_an_output_path_under_a_file_is_a_clear_error(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    out = a3c("train", "CartPole-v0", *FAST, "--run-dir", tmp_path / "afile" / "run", cwd=tmp_path)
+    assert out.returncode == 2 and "cannot write" in out.stderr
