@@ -21,6 +21,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "A3CAgent": "a3c.agents.a3c",
+    "A2CAgent": "a3c.agents.a2c",
+    "PPOAgent": "a3c.agents.ppo",
+    "compare": "a3c.comparison",
     "DEFAULT_CONFIG": "a3c.agents.a3c",
     "ConfigError": "a3c.config",
     "EnvError": "a3c.envs",

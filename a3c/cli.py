@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import shlex
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -32,9 +34,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
-out = Console()
+stdout = Console()
 
-AGENTS = ("a3c",)
+AGENTS = ("a3c", "ppo", "a2c")
 
 
 class UsageError(ValueError):
@@ -61,10 +63,10 @@ def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
 
 
 def agent_class(name: str):
-    if name == "a3c":
-        from a3c.agents.a3c import A3CAgent
+    from a3c.agents import AGENTS as CLASSES
 
-        return A3CAgent
+    if name in CLASSES:
+        return CLASSES[name]
     raise UsageError(f"unknown agent '{name}'; choose one of: {', '.join(AGENTS)}")
 
 
@@ -311,7 +313,7 @@ def _train_loop(
     if best:
         summary.add_row("best checkpoint", f"{best['file']} ({best['episode_reward_mean']:.1f})")
     summary.add_row("run directory", str(directory))
-    out.print(summary)
+    stdout.print(summary)
 
 
 @app.command()
@@ -344,9 +346,9 @@ def evaluate(
         for column in ["mean", "std", "min", "max"]:
             table.add_column(column, justify="right")
         table.add_row(*(f"{summary[k]:.2f}" for k in ["mean", "std", "min", "max"]))
-        out.print(table)
+        stdout.print(table)
         if render is not None:
-            out.print(f"wrote {render}")
+            stdout.print(f"wrote {render}")
 
     _run_guarded(debug, action)
 
@@ -397,7 +399,102 @@ def plot(
         tmp = out_file.with_name(f".{out_file.name}.tmp.png")
         fig.savefig(tmp, dpi=100)
         tmp.replace(out_file)
-        out.print(f"wrote {out_file}")
+        stdout.print(f"wrote {out_file}")
+
+    _run_guarded(debug, action)
+
+
+@app.command("compare")
+def compare_command(
+    env: Annotated[str, typer.Argument(help="gymnasium environment id, e.g. CartPole-v0")],
+    agents: Annotated[str, typer.Option(help="comma-separated agents to compare")] = "a3c,ppo,a2c",
+    seeds: Annotated[int, typer.Option(help="seeds per agent (0, 1, ...)")] = 3,
+    stop_reward: Annotated[float, typer.Option(help="a run stops once episode_reward_mean reaches this")] = 195.0,
+    time_limit: Annotated[float, typer.Option(help="a run stops after this many seconds from construction")] = 120.0,
+    out: Annotated[Path, typer.Option(help="directory for curves.png, summary.md, summary.csv, runs/")] = Path(
+        "compare"
+    ),
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="config override AGENT.key=value (e.g. ppo.lr=3e-4), repeatable"),
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="show tracebacks")] = False,
+) -> None:
+    """Train agents side by side under one stop rule; write learning curves and a summary table."""
+
+    def action() -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from a3c.comparison import compare
+
+        names = [a.strip() for a in agents.split(",") if a.strip()]
+        for name in names:
+            agent_class(name)
+        if seeds < 1:
+            raise UsageError("--seeds must be >= 1")
+        configs = parse_set(set_ or [])
+        for key, value in configs.items():
+            if key not in names or not isinstance(value, dict):
+                raise UsageError(f"--set for compare takes AGENT.key=value with AGENT in {names}, got '{key}'")
+        if out.exists() and any(out.iterdir()):
+            raise UsageError(f"output directory {out} is not empty; choose another --out")
+        _check_writable_dir(out)
+        columns = [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("reward {task.fields[reward]:>7}"),
+            TextColumn("steps {task.fields[steps]:>9}"),
+            TimeElapsedColumn(),
+        ]
+        with Progress(*columns, console=console) as progress:
+            tasks = {
+                (name, seed): progress.add_task(
+                    f"{name} seed {seed}", total=time_limit, reward="-", steps="-", start=False
+                )
+                for seed in range(seeds)
+                for name in names
+            }
+
+            def on_iteration(record, result) -> None:
+                progress.start_task(tasks[(record.agent, record.seed)])
+                progress.update(
+                    tasks[(record.agent, record.seed)],
+                    completed=min(record.rows[-1]["wall_s"], time_limit),
+                    reward=f"{result.episode_reward_mean:.1f}",
+                    steps=f"{result.timesteps_total:,}",
+                )
+
+            comparison = compare(
+                env,
+                names,
+                seeds,
+                {"episode_reward_mean": stop_reward, "time_total_s": time_limit},
+                configs,
+                out,
+                on_iteration,
+                command=shlex.join(["a3c", *sys.argv[1:]]),
+            )
+        table = Table(title=f"{env}: stop at {stop_reward} or {time_limit:.0f} s", show_header=True)
+        for column in ["agent", "solved", "time to target", "steps to target", "best", "final", "steps/s"]:
+            table.add_column(column, justify="right")
+        for row in comparison.summary():
+            time_cell = "-"
+            if row["time_to_target_median_s"] is not None:
+                time_cell = (
+                    f"{row['time_to_target_median_s']:.1f} s "
+                    f"[{row['time_to_target_min_s']:.1f}-{row['time_to_target_max_s']:.1f}]"
+                )
+            table.add_row(
+                row["agent"],
+                row["solved"],
+                time_cell,
+                f"{row['steps_to_target_median']:,.0f}" if row["steps_to_target_median"] else "-",
+                f"{row['best_reward']:.1f}",
+                f"{row['final_reward_median']:.1f}",
+                f"{row['env_steps_per_s_median']:,.0f}",
+            )
+        stdout.print(table)
+        stdout.print(f"wrote {out}/curves.png, summary.md, summary.csv, runs/")
 
     _run_guarded(debug, action)
 

@@ -122,6 +122,43 @@ A3C_SCHEMA: dict[str, Option] = {
 }
 
 
+A2C_SCHEMA: dict[str, Option] = {
+    **A3C_SCHEMA,
+    "grads_per_step": Option(
+        100,
+        (int,),
+        _positive,
+        "an int >= 1",
+        "worker gradients per train() call; they are averaged in rounds of num_workers",
+    ),
+    "batch_size": Option(8, (int,), _positive, "an int >= 1", "simulator steps per partial rollout (per environment)"),
+    "lr": Option(1e-3, (float, int), _positive, "a number > 0", "Adam learning rate at the start"),
+    "lr_decay_steps": Option(
+        300_000, (int,), _non_negative, "an int >= 0 (0: constant lr)", "env steps over which lr goes to lr_final"
+    ),
+}
+
+PPO_SCHEMA: dict[str, Option] = {
+    **COMMON_SCHEMA,
+    "num_workers": Option(
+        2, (int,), _non_negative, "an int >= 0", "Ray actors sampling in parallel; 0 samples in the driver"
+    ),
+    "num_envs_per_worker": Option(4, (int,), _positive, "an int >= 1", "environments stepped together by each worker"),
+    "batch_size": Option(32, (int,), _positive, "an int >= 1", "steps per environment per sampling round"),
+    "train_batch_size": Option(256, (int,), _positive, "an int >= 1", "env steps collected per PPO update"),
+    "sgd_minibatch_size": Option(256, (int,), _positive, "an int >= 1", "rows per SGD minibatch"),
+    "num_sgd_iter": Option(20, (int,), _positive, "an int >= 1", "epochs over each train batch"),
+    "clip_param": Option(0.2, (float, int), _positive, "a number > 0", "PPO's surrogate clip range"),
+    "vf_clip_param": Option(None, (float, int), _positive, "a number > 0, or None", "clip value updates to this", True),
+    "lambda": Option(0.8, (float, int), _unit_interval, "a number in [0, 1]", "GAE lambda"),
+    "lr": Option(1e-3, (float, int), _positive, "a number > 0", "Adam learning rate at the start"),
+    "lr_final": Option(1e-5, (float, int), _positive, "a number > 0", "learning rate reached after lr_decay_steps"),
+    "entropy_coeff": Option(0.0, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "entropy bonus"),
+    "grad_clip": Option(0.5, (float, int), _positive, "a number > 0, or None", "clip gradients to this norm", True),
+    "normalize_advantages": Option(True, (bool,), None, "True or False", "standardize advantages per minibatch"),
+}
+
+
 def _type_ok(value: Any, option: Option) -> bool:
     if value is None:
         return option.nullable

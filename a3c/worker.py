@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from a3c.core.numpy_model import NumpyActorCritic, sample_actions
+from a3c.core.numpy_model import NumpyActorCritic, log_softmax, sample_actions
 from a3c.core.returns import compute_gae, normalize_advantages
 from a3c.envs import EnvSpec, Preprocessor, make_env, space_info
 
@@ -24,6 +24,7 @@ class Rollout:
 
     obs: np.ndarray  # [T, N, obs_size]
     actions: np.ndarray  # [T, N]
+    logp: np.ndarray  # [T, N]: log-probability of each action under the sampling policy
     rewards: np.ndarray  # [T, N]
     values: np.ndarray  # [T, N]
     terminated: np.ndarray  # [T, N]
@@ -36,6 +37,35 @@ class Rollout:
     @property
     def num_steps(self) -> int:
         return int(self.rewards.size)
+
+
+@dataclass
+class TrainBatch:
+    """A rollout flattened to [B] rows with its advantages: what a loss is computed on."""
+
+    obs: np.ndarray
+    actions: np.ndarray
+    logp: np.ndarray
+    values: np.ndarray
+    advantages: np.ndarray
+    value_targets: np.ndarray
+    episode_rewards: list[float]
+    episode_lengths: list[int]
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.actions.shape[0])
+
+    @staticmethod
+    def concat(batches: list[TrainBatch]) -> TrainBatch:
+        return TrainBatch(
+            *(np.concatenate([getattr(b, name) for b in batches]) for name in _ARRAY_FIELDS),
+            [r for b in batches for r in b.episode_rewards],
+            [n for b in batches for n in b.episode_lengths],
+        )
+
+
+_ARRAY_FIELDS = ("obs", "actions", "logp", "values", "advantages", "value_targets")
 
 
 @dataclass
@@ -91,6 +121,7 @@ class RolloutWorker:
         steps, num_envs = self.config["batch_size"], len(self.envs)
         obs_buf = np.zeros((steps, num_envs, self.spaces.obs_size), dtype=np.float32)
         actions = np.zeros((steps, num_envs), dtype=np.int64)
+        logp = np.zeros((steps, num_envs), dtype=np.float32)
         rewards = np.zeros((steps, num_envs), dtype=np.float32)
         values = np.zeros((steps, num_envs), dtype=np.float32)
         terminated = np.zeros((steps, num_envs), dtype=bool)
@@ -102,6 +133,7 @@ class RolloutWorker:
             logits, step_values = self.policy.forward(self.obs)
             step_actions = sample_actions(logits, self.rng)
             obs_buf[t], actions[t], values[t] = self.obs, step_actions, step_values
+            logp[t] = log_softmax(logits)[np.arange(num_envs), step_actions]
             for i, env in enumerate(self.envs):
                 next_obs, reward, term, trunc, _ = env.step(int(step_actions[i]))
                 rewards[t, i], terminated[t, i], truncated[t, i] = reward, term, trunc
@@ -120,6 +152,7 @@ class RolloutWorker:
         return Rollout(
             obs_buf,
             actions,
+            logp,
             rewards,
             values,
             terminated,
@@ -130,9 +163,10 @@ class RolloutWorker:
             episode_lengths,
         )
 
-    def compute_gradients(self, weights: np.ndarray, weights_version: int = 0) -> GradientResult:
-        """Sample with `weights` and return the gradient of the A3C loss on that rollout."""
-        self.set_weights(weights)
+    def sample_batch(self, weights: np.ndarray | None = None) -> TrainBatch:
+        """Sample (with `weights`, if given) and compute GAE advantages and value targets."""
+        if weights is not None:
+            self.set_weights(weights)
         rollout = self.sample()
         advantages, targets = compute_gae(
             rollout.rewards,
@@ -144,26 +178,41 @@ class RolloutWorker:
             self.config["gamma"],
             self.config["lambda"],
         )
-        adv = advantages.reshape(-1)
-        if self.config["normalize_advantages"]:
-            adv = normalize_advantages(adv)
-        result = self.policy.loss_and_grad(
-            rollout.obs.reshape(rollout.num_steps, -1),
+        rows = rollout.num_steps
+        return TrainBatch(
+            rollout.obs.reshape(rows, -1),
             rollout.actions.reshape(-1),
-            adv,
+            rollout.logp.reshape(-1),
+            rollout.values.reshape(-1),
+            advantages.reshape(-1),
             targets.reshape(-1),
+            rollout.episode_rewards,
+            rollout.episode_lengths,
+        )
+
+    def compute_gradients(self, weights: np.ndarray, weights_version: int = 0) -> GradientResult:
+        """Sample with `weights` and return the gradient of the A3C loss on that rollout."""
+        batch = self.sample_batch(weights)
+        advantages = batch.advantages
+        if self.config["normalize_advantages"]:
+            advantages = normalize_advantages(advantages)
+        result = self.policy.loss_and_grad(
+            batch.obs,
+            batch.actions,
+            advantages,
+            batch.value_targets,
             self.config["vf_loss_coeff"],
             self.config["entropy_coeff"],
         )
         return GradientResult(
             grad=result.grad,
             weights_version=weights_version,
-            num_steps=rollout.num_steps,
+            num_steps=batch.num_steps,
             policy_loss=result.policy_loss,
             value_loss=result.value_loss,
             entropy=result.entropy,
-            episode_rewards=rollout.episode_rewards,
-            episode_lengths=rollout.episode_lengths,
+            episode_rewards=batch.episode_rewards,
+            episode_lengths=batch.episode_lengths,
         )
 
     def ping(self) -> int:

@@ -1,6 +1,10 @@
 """The algorithms: each an Agent subclass that fills in one iteration of work."""
 
+from a3c.agents.a2c import A2CAgent
 from a3c.agents.a3c import A3CAgent
 from a3c.agents.base import Agent
+from a3c.agents.ppo import PPOAgent
 
-__all__ = ["A3CAgent", "Agent"]
+AGENTS: dict[str, type[Agent]] = {"a3c": A3CAgent, "ppo": PPOAgent, "a2c": A2CAgent}
+
+__all__ = ["AGENTS", "A2CAgent", "A3CAgent", "Agent", "PPOAgent"]

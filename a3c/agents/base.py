@@ -80,11 +80,28 @@ class Learner:
 
     def apply_gradient(self, flat_grad: np.ndarray) -> float:
         """Apply one flat gradient, clipped to grad_clip; return its global norm before clipping."""
-        grad = torch.from_numpy(np.array(flat_grad, dtype=np.float32))  # own copy: Ray's is read-only
+        self.flat.grad = torch.from_numpy(np.array(flat_grad, dtype=np.float32))  # own copy: Ray's is read-only
+        return self._clip_and_step()
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """SharedModel's forward pass on the flat weights, differentiable (for PPO's SGD)."""
+        params, offset = {}, 0
+        for name, param in self.model.named_parameters():
+            params[name] = self.flat[offset : offset + param.numel()].view_as(param)
+            offset += param.numel()
+        return torch.func.functional_call(self.model, params, (obs,))
+
+    def step_on_loss(self, loss: torch.Tensor) -> float:
+        """Backpropagate `loss` into the flat weights and take one clipped Adam step."""
+        self.flat.grad = None
+        loss.backward()
+        return self._clip_and_step()
+
+    def _clip_and_step(self) -> float:
+        grad = self.flat.grad
         norm = float(torch.linalg.vector_norm(grad))
         if self.grad_clip is not None and norm > self.grad_clip:
             grad.mul_(self.grad_clip / (norm + 1e-6))
-        self.flat.grad = grad
         self.optimizer.step()
         return norm
 

@@ -95,8 +95,7 @@ class NumpyActorCritic:
         logits = features @ self.weights[-2] + self.biases[-2]
         values = (features @ self.weights[-1] + self.biases[-1])[:, 0]
 
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        log_probs = log_softmax(logits)
         probs = np.exp(log_probs)
         entropy_rows = -(probs * log_probs).sum(axis=1)
         taken = np.arange(batch), actions
@@ -128,6 +127,11 @@ class NumpyActorCritic:
             value_loss=float(0.5 * (errors**2).mean()),
             entropy=float(entropy_rows.mean()),
         )
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def sample_actions(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:

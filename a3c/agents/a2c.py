@@ -1,0 +1,59 @@
+"""A2C: the synchronous variant. Every worker computes a gradient on the same weights; the driver
+averages them and applies one update. Next to A3C, it shows what asynchrony buys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from a3c.agents.base import Agent
+from a3c.config import A2C_SCHEMA, default_config
+from a3c.worker import GradientResult
+
+DEFAULT_CONFIG = default_config(A2C_SCHEMA)
+
+
+def average_gradients(results: list[GradientResult]) -> np.ndarray:
+    """Mean of the workers' gradients, weighted by the env steps behind each (equal by default)."""
+    weights = np.array([r.num_steps for r in results], dtype=np.float64)
+    stacked = np.stack([r.grad for r in results]).astype(np.float64)
+    return (weights @ stacked / weights.sum()).astype(np.float32)
+
+
+class A2CAgent(Agent):
+    """One train() call samples as much as A3C's: grads_per_step worker gradients, averaged in
+    synchronous rounds of num_workers."""
+
+    schema = A2C_SCHEMA
+    algorithm = "a2c"
+
+    def _train(self) -> tuple[int, dict[str, Any]]:
+        rounds = max(1, self.config["grads_per_step"] // self.pool.num_workers)
+        steps = 0
+        norms, policy_losses, value_losses, entropies = [], [], [], []
+        for _ in range(rounds):
+            weights = self.pool.put(self.learner.weights(), num_readers=self.pool.num_workers)
+            results: list[GradientResult] = self.pool.call_all("compute_gradients", weights, self.weights_version)
+            lr = self.learner.update_lr(self.timesteps_total + steps)
+            norms.append(self.learner.apply_gradient(average_gradients(results)))
+            self.weights_version += 1
+            for result in results:
+                steps += result.num_steps
+                self.episodes.add(result.episode_rewards, result.episode_lengths)
+                policy_losses.append(result.policy_loss)
+                value_losses.append(result.value_loss)
+                entropies.append(result.entropy)
+        info = {
+            "learner": {
+                "policy_loss": float(np.mean(policy_losses)),
+                "value_loss": float(np.mean(value_losses)),
+                "entropy": float(np.mean(entropies)),
+                "grad_norm": float(np.mean(norms)),
+                "policy_lag_mean": 0.0,
+                "num_updates": rounds,
+                "cur_lr": lr,
+            },
+            "weights_version": self.weights_version,
+        }
+        return steps, info

@@ -1,0 +1,142 @@
+"""PPO's loss against a hand computation, A2C's averaging, and both agents through the same API."""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from a3c import A2CAgent, PPOAgent
+from a3c.agents.a2c import average_gradients
+from a3c.core.losses import explained_variance, ppo_loss
+from a3c.worker import GradientResult
+
+SMALL = {"model": {"fcnet_hiddens": [16]}, "seed": 3}
+
+
+def test_ppo_loss_matches_hand_computation():
+    # Two rows, two actions. Row 0: ratio 1.5 (clipped to 1.2, A > 0); row 1: ratio 0.5 (A < 0: min picks 0.5*A).
+    probs = torch.tensor([[0.25, 0.75], [0.5, 0.5]])
+    logits = probs.log()
+    actions = torch.tensor([1, 0])
+    old_logp = torch.tensor([math.log(0.5), math.log(1.0)])
+    advantages = torch.tensor([2.0, -1.0])
+    values, old_values, targets = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 0.0]), torch.tensor([3.0, -1.0])
+    loss, stats = ppo_loss(
+        logits,
+        values,
+        actions,
+        old_logp,
+        old_values,
+        advantages,
+        targets,
+        clip_param=0.2,
+        vf_clip_param=0.5,
+        vf_loss_coeff=0.5,
+        entropy_coeff=0.1,
+    )
+    ratios = [0.75 / 0.5, 0.5 / 1.0]
+    surrogate = [min(1.5 * 2.0, 1.2 * 2.0), min(0.5 * -1.0, 0.8 * -1.0)]
+    pg = -sum(surrogate) / 2
+    # Value clipping: row 0 moves 1.0 from old value 0, clipped to 0.5: max((1-3)^2, (0.5-3)^2) = 6.25.
+    vf = 0.5 * (max((1 - 3) ** 2, (0.5 - 3) ** 2) + max((0 + 1) ** 2, (0 + 1) ** 2)) / 2
+    entropy = (-(0.25 * math.log(0.25) + 0.75 * math.log(0.75)) + math.log(2)) / 2
+    kl = sum((r - 1) - math.log(r) for r in ratios) / 2
+    assert stats.policy_loss == pytest.approx(pg, rel=1e-5)
+    assert stats.value_loss == pytest.approx(vf, rel=1e-5)
+    assert stats.entropy == pytest.approx(entropy, rel=1e-5)
+    assert stats.approx_kl == pytest.approx(kl, rel=1e-5)
+    assert stats.clip_fraction == 1.0
+    assert loss.item() == pytest.approx(pg + 0.5 * vf - 0.1 * entropy, rel=1e-5)
+
+
+def test_explained_variance():
+    targets = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    assert explained_variance(targets, targets) == pytest.approx(1.0)
+    assert explained_variance(torch.full((4,), 2.5), targets) == pytest.approx(0.0)
+
+
+def gradient(values, steps=8):
+    return GradientResult(np.array(values, dtype=np.float32), 0, steps, 0.0, 0.0, 0.0, [], [])
+
+
+def test_average_gradients_is_the_step_weighted_mean():
+    np.testing.assert_allclose(average_gradients([gradient([1, 2]), gradient([3, 6])]), [2, 4])
+    np.testing.assert_allclose(average_gradients([gradient([0, 0], 1), gradient([4, 8], 3)]), [3, 6])
+
+
+def test_a2c_applies_the_average_of_gradients_computed_on_the_same_weights():
+    agent = A2CAgent({**SMALL, "num_workers": 3, "execution": "local", "grads_per_step": 3}, "CartPole-v0")
+    twins = copy.deepcopy(agent.pool.workers)
+    weights = agent.learner.weights().copy()
+    expected = average_gradients([w.compute_gradients(weights, 0) for w in twins])
+    applied = []
+    original = agent.learner.apply_gradient
+    agent.learner.apply_gradient = lambda grad: applied.append(np.array(grad)) or original(grad)
+    result = agent.train()
+    assert len(applied) == 1, "one synchronous round of 3 workers"
+    np.testing.assert_allclose(applied[0], expected, rtol=1e-6)
+    assert result.timesteps_this_iter == 3 * agent.config["batch_size"]
+    assert result.info["learner"]["policy_lag_mean"] == 0.0
+
+
+def test_ppo_update_reports_its_statistics_and_counts_steps():
+    agent = PPOAgent(
+        {
+            **SMALL,
+            "num_workers": 0,
+            "num_envs_per_worker": 2,
+            "batch_size": 16,
+            "train_batch_size": 64,
+            "sgd_minibatch_size": 32,
+            "num_sgd_iter": 3,
+        },
+        "CartPole-v0",
+    )
+    before = agent.learner.weights().copy()
+    result = agent.train()
+    assert result.timesteps_this_iter == 64
+    learner = result.info["learner"]
+    assert learner["num_sgd_steps"] == 3 * 2
+    for key in ["approx_kl", "clip_fraction", "explained_variance", "policy_loss", "value_loss", "entropy"]:
+        assert np.isfinite(learner[key])
+    assert not np.array_equal(before, agent.learner.weights())
+
+
+def test_ppo_first_minibatch_is_on_policy():
+    """Before any SGD step the sampled log-probs equal the learner's: ratio 1, KL 0, no clipping."""
+    agent = PPOAgent(
+        {
+            **SMALL,
+            "num_workers": 0,
+            "num_envs_per_worker": 1,
+            "batch_size": 32,
+            "train_batch_size": 32,
+            "sgd_minibatch_size": 32,
+            "num_sgd_iter": 1,
+        },
+        "CartPole-v0",
+    )
+    result = agent.train()
+    assert result.info["learner"]["approx_kl"] == pytest.approx(0.0, abs=1e-6)
+    assert result.info["learner"]["clip_fraction"] == 0.0
+
+
+@pytest.mark.parametrize("cls", [PPOAgent, A2CAgent])
+def test_same_api_and_checkpoints_as_a3c(cls, tmp_path):
+    agent = cls({**SMALL, "num_workers": 2, "execution": "local"}, "CartPole-v0")
+    result = agent.train()
+    assert result.training_iteration == 1 and result.timesteps_total > 0
+    restored = cls.from_checkpoint(agent.save(tmp_path))
+    np.testing.assert_array_equal(restored.learner.weights(), agent.learner.weights())
+    assert restored.timesteps_total == result.timesteps_total
+    with pytest.raises(Exception, match="unknown config key 'clip_parm'.*clip_param"):
+        PPOAgent({"clip_parm": 0.1}, "CartPole-v0")
+
+
+def test_ppo_learns_cartpole():
+    agent = PPOAgent({"seed": 0, "num_workers": 2, "execution": "local"}, "CartPole-v0")
+    for _ in range(80):  # 20k env steps
+        result = agent.train()
+    assert result.episode_reward_mean >= 100, result.episode_reward_mean
