@@ -93,6 +93,13 @@ COMMON_SCHEMA: dict[str, Option] = {
     "scale_observations": Option(
         True, (bool,), None, "True or False", "scale Box observations bounded in every dimension to [-1, 1]"
     ),
+    "observation_filter": Option(
+        "NoFilter",
+        (str,),
+        lambda v: v in ("NoFilter", "MeanStdFilter"),
+        "'NoFilter' or 'MeanStdFilter'",
+        "running mean/std normalization of observations, merged across workers",
+    ),
     "model": Option(
         {k: o.default for k, o in MODEL_SCHEMA.items()},
         (dict,),

@@ -11,6 +11,7 @@ import numpy as np
 from a3c.checkpoint import CheckpointError, read_checkpoint
 from a3c.core.numpy_model import NumpyActorCritic, sample_actions
 from a3c.envs import Preprocessor, make_env, space_info
+from a3c.filters import MeanStdFilter, NoFilter, RunningStat
 
 
 @dataclass
@@ -43,6 +44,19 @@ class SavedPolicy:
         )
         self.network.set_flat_weights(checkpoint.tensors["weights"].astype(np.float32))
         self.spaces = spaces
+        self.obs_filter: MeanStdFilter | NoFilter = NoFilter()
+        if "filter.mean" in checkpoint.tensors:
+            self.obs_filter = MeanStdFilter(tuple(checkpoint.tensors["filter.mean"].shape))
+            self.obs_filter.stat = RunningStat.from_state(
+                {
+                    "count": state["extra"]["filter_count"],
+                    "mean": checkpoint.tensors["filter.mean"],
+                    "m2": checkpoint.tensors["filter.m2"],
+                }
+            )
+
+    def _observe(self, preprocess: Preprocessor, obs: object) -> np.ndarray:
+        return self.obs_filter(preprocess(obs)[None], update=False)
 
     def make_env(self, render_mode: str | None = None):
         env_config = dict(self.env_config)
@@ -66,7 +80,7 @@ class SavedPolicy:
             obs, _ = env.reset(seed=None if seed is None else seed + episode)
             total, steps, done = 0.0, 0, False
             while not done:
-                logits, _ = self.network.forward(preprocess(obs)[None])
+                logits, _ = self.network.forward(self._observe(preprocess, obs))
                 action = int(np.argmax(logits[0])) if deterministic else int(sample_actions(logits, rng)[0])
                 obs, reward, terminated, truncated, _ = env.step(action)
                 total, steps, done = total + float(reward), steps + 1, terminated or truncated
@@ -87,7 +101,7 @@ class SavedPolicy:
         frames = [Image.fromarray(env.render())]
         done = False
         while not done:
-            logits, _ = self.network.forward(preprocess(obs)[None])
+            logits, _ = self.network.forward(self._observe(preprocess, obs))
             action = int(np.argmax(logits[0])) if deterministic else int(sample_actions(logits, rng)[0])
             obs, _, terminated, truncated, _ = env.step(action)
             frames.append(Image.fromarray(env.render()))

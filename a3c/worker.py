@@ -16,6 +16,7 @@ import numpy as np
 from a3c.core.numpy_model import NumpyActorCritic, log_softmax, sample_actions
 from a3c.core.returns import compute_gae, normalize_advantages
 from a3c.envs import EnvSpec, Preprocessor, make_env, space_info
+from a3c.filters import make_filter
 
 
 @dataclass
@@ -51,6 +52,7 @@ class TrainBatch:
     value_targets: np.ndarray
     episode_rewards: list[float]
     episode_lengths: list[int]
+    filter_delta: dict[str, Any] | None = None
 
     @property
     def num_steps(self) -> int:
@@ -58,6 +60,7 @@ class TrainBatch:
 
     @staticmethod
     def concat(batches: list[TrainBatch]) -> TrainBatch:
+        """One batch of all rows; filter deltas are merged by the driver from each part, not here."""
         return TrainBatch(
             *(np.concatenate([getattr(b, name) for b in batches]) for name in _ARRAY_FIELDS),
             [r for b in batches for r in b.episode_rewards],
@@ -80,6 +83,7 @@ class GradientResult:
     entropy: float
     episode_rewards: list[float]
     episode_lengths: list[int]
+    filter_delta: dict[str, Any] | None = None
 
 
 def worker_seed(seed: int | None, worker_index: int) -> int | None:
@@ -102,6 +106,7 @@ class RolloutWorker:
         self.policy = NumpyActorCritic(
             self.spaces.obs_size, self.spaces.num_actions, model["fcnet_hiddens"], model["fcnet_activation"]
         )
+        self.obs_filter = make_filter(config["observation_filter"], (self.spaces.obs_size,))
         self.obs = np.stack(
             [self.preprocess(e.reset(seed=None if seed is None else seed + i)[0]) for i, e in enumerate(self.envs)]
         )
@@ -110,8 +115,11 @@ class RolloutWorker:
 
     # -- the worker protocol ------------------------------------------------------------------
 
-    def set_weights(self, flat: np.ndarray) -> None:
+    def set_weights(self, flat: np.ndarray, filter_state: dict[str, Any] | None = None) -> None:
+        """Adopt the driver's weights (and its merged observation filter, if it sends one)."""
         self.policy.set_flat_weights(np.asarray(flat, dtype=np.float32))
+        if filter_state is not None:
+            self.obs_filter.sync(filter_state)
 
     def get_weights(self) -> np.ndarray:
         return self.policy.flat.copy()
@@ -130,9 +138,10 @@ class RolloutWorker:
         episode_rewards: list[float] = []
         episode_lengths: list[int] = []
         for t in range(steps):
-            logits, step_values = self.policy.forward(self.obs)
+            policy_input = self.obs_filter(self.obs)
+            logits, step_values = self.policy.forward(policy_input)
             step_actions = sample_actions(logits, self.rng)
-            obs_buf[t], actions[t], values[t] = self.obs, step_actions, step_values
+            obs_buf[t], actions[t], values[t] = policy_input, step_actions, step_values
             logp[t] = log_softmax(logits)[np.arange(num_envs), step_actions]
             for i, env in enumerate(self.envs):
                 next_obs, reward, term, trunc, _ = env.step(int(step_actions[i]))
@@ -142,13 +151,13 @@ class RolloutWorker:
                 next_obs = self.preprocess(next_obs)
                 if term or trunc:
                     if trunc and not term:
-                        final_values[t, i] = self.policy.forward(next_obs[None])[1][0]
+                        final_values[t, i] = self.policy.forward(self.obs_filter(next_obs[None], update=False))[1][0]
                     episode_rewards.append(float(self.running_rewards[i]))
                     episode_lengths.append(int(self.running_lengths[i]))
                     self.running_rewards[i], self.running_lengths[i] = 0.0, 0
                     next_obs = self.preprocess(env.reset()[0])
                 self.obs[i] = next_obs
-        last_values = self.policy.forward(self.obs)[1]
+        last_values = self.policy.forward(self.obs_filter(self.obs, update=False))[1]
         return Rollout(
             obs_buf,
             actions,
@@ -163,10 +172,10 @@ class RolloutWorker:
             episode_lengths,
         )
 
-    def sample_batch(self, weights: np.ndarray | None = None) -> TrainBatch:
+    def sample_batch(self, weights: np.ndarray | None = None, filter_state: dict[str, Any] | None = None) -> TrainBatch:
         """Sample (with `weights`, if given) and compute GAE advantages and value targets."""
         if weights is not None:
-            self.set_weights(weights)
+            self.set_weights(weights, filter_state)
         rollout = self.sample()
         advantages, targets = compute_gae(
             rollout.rewards,
@@ -188,11 +197,14 @@ class RolloutWorker:
             targets.reshape(-1),
             rollout.episode_rewards,
             rollout.episode_lengths,
+            self.obs_filter.take_delta(),
         )
 
-    def compute_gradients(self, weights: np.ndarray, weights_version: int = 0) -> GradientResult:
+    def compute_gradients(
+        self, weights: np.ndarray, weights_version: int = 0, filter_state: dict[str, Any] | None = None
+    ) -> GradientResult:
         """Sample with `weights` and return the gradient of the A3C loss on that rollout."""
-        batch = self.sample_batch(weights)
+        batch = self.sample_batch(weights, filter_state)
         advantages = batch.advantages
         if self.config["normalize_advantages"]:
             advantages = normalize_advantages(advantages)
@@ -213,6 +225,7 @@ class RolloutWorker:
             entropy=result.entropy,
             episode_rewards=batch.episode_rewards,
             episode_lengths=batch.episode_lengths,
+            filter_delta=batch.filter_delta,
         )
 
     def ping(self) -> int:

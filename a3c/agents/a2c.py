@@ -34,13 +34,15 @@ class A2CAgent(Agent):
         norms, policy_losses, value_losses, entropies = [], [], [], []
         for _ in range(rounds):
             weights = self.pool.put(self.learner.weights(), num_readers=self.pool.num_workers)
-            results: list[GradientResult] = self.pool.call_all("compute_gradients", weights, self.weights_version)
+            results: list[GradientResult] = self.pool.call_all(
+                "compute_gradients", weights, self.weights_version, self._filter_state()
+            )
             lr = self.learner.update_lr(self.timesteps_total + steps)
             norms.append(self.learner.apply_gradient(average_gradients(results)))
             self.weights_version += 1
             for result in results:
                 steps += result.num_steps
-                self.episodes.add(result.episode_rewards, result.episode_lengths)
+                self._record(result)
                 policy_losses.append(result.policy_loss)
                 value_losses.append(result.value_loss)
                 entropies.append(result.entropy)

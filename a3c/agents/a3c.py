@@ -27,7 +27,7 @@ class A3CAgent(Agent):
     def _dispatch(self, worker_indices: list[int]) -> None:
         weights = self.pool.put(self.learner.weights(), num_readers=len(worker_indices))  # once per update
         for index in worker_indices:
-            self.pool.submit(index, "compute_gradients", weights, self.weights_version)
+            self.pool.submit(index, "compute_gradients", weights, self.weights_version, self._filter_state())
 
     def _train(self) -> tuple[int, dict[str, Any]]:
         wait_s = apply_s = dispatch_s = 0.0
@@ -41,6 +41,7 @@ class A3CAgent(Agent):
             worker_index, result = self.pool.wait_any()
             t1 = time.perf_counter()
             result: GradientResult
+            self._record(result)  # before relaunching: the worker gets a filter that includes its own delta
             lr = self.learner.update_lr(self.timesteps_total + steps)
             norms.append(self.learner.apply_gradient(result.grad))
             lags.append(self.weights_version - result.weights_version)
@@ -50,7 +51,6 @@ class A3CAgent(Agent):
             t3 = time.perf_counter()
             wait_s, apply_s, dispatch_s = wait_s + t1 - t0, apply_s + t2 - t1, dispatch_s + t3 - t2
             steps += result.num_steps
-            self.episodes.add(result.episode_rewards, result.episode_lengths)
             policy_losses.append(result.policy_loss)
             value_losses.append(result.value_loss)
             entropies.append(result.entropy)

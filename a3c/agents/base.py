@@ -28,6 +28,7 @@ from a3c.config import ConfigError, Option, resolve_config
 from a3c.core.numpy_model import NumpyActorCritic, sample_actions
 from a3c.envs import EnvSpec, Preprocessor, check_env_id, env_name, make_env, space_info
 from a3c.execution.pool import LocalPool, WorkerPool
+from a3c.filters import MeanStdFilter, RunningStat, make_filter
 from a3c.models import SharedModel, build_model
 from a3c.result import EpisodeTracker, TrainResult
 from a3c.worker import RolloutWorker
@@ -168,6 +169,7 @@ class Agent:
             self.config["lr_decay_steps"],
         )
         self.episodes = EpisodeTracker()
+        self.obs_filter = make_filter(self.config["observation_filter"], (self.spaces.obs_size,))
         self.iteration = 0
         self.timesteps_total = 0
         self.time_total_s = 0.0
@@ -189,6 +191,16 @@ class Agent:
 
         ensure_ray(self.config["ray_address"])
         return RayPool(self.env, self.config, num_workers)
+
+    def _filter_state(self) -> dict[str, Any] | None:
+        """The merged observation statistics, sent to workers with the weights."""
+        return self.obs_filter.stat.state() if isinstance(self.obs_filter, MeanStdFilter) else None
+
+    def _record(self, result: Any) -> None:
+        """Take in a worker result's episodes and observation-filter delta."""
+        self.episodes.add(result.episode_rewards, result.episode_lengths)
+        if result.filter_delta is not None and isinstance(self.obs_filter, MeanStdFilter):
+            self.obs_filter.stat.merge(RunningStat.from_state(result.filter_delta))
 
     def _train(self) -> tuple[int, dict[str, Any]]:
         """One iteration: return (env steps sampled, info dict). Record episodes in self.episodes."""
@@ -217,7 +229,7 @@ class Agent:
     def compute_action(self, obs: Any, explore: bool = True) -> int:
         """One action for one raw observation from the newest policy (no Ray involved)."""
         self._action_policy.set_flat_weights(self.learner.weights())
-        logits, _ = self._action_policy.forward(self.preprocess(obs)[None])
+        logits, _ = self._action_policy.forward(self.obs_filter(self.preprocess(obs)[None], update=False))
         if explore:
             return int(sample_actions(logits, self._action_rng)[0])
         return int(np.argmax(logits[0]))
@@ -241,11 +253,17 @@ class Agent:
     # -- checkpoints ------------------------------------------------------------------------
 
     def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Algorithm-specific state for checkpoints (subclasses extend)."""
-        return {}, {}
+        """State beyond weights and optimizer: the observation filter's statistics."""
+        if not isinstance(self.obs_filter, MeanStdFilter):
+            return {}, {}
+        stat = self.obs_filter.stat
+        return {"filter.mean": stat.mean, "filter.m2": stat.m2}, {"filter_count": stat.count}
 
     def _load_extra_state(self, tensors: dict[str, np.ndarray], state: dict[str, Any]) -> None:
-        """Inverse of _extra_state."""
+        if isinstance(self.obs_filter, MeanStdFilter) and "filter.mean" in tensors:
+            self.obs_filter.stat = RunningStat.from_state(
+                {"count": state["filter_count"], "mean": tensors["filter.mean"], "m2": tensors["filter.m2"]}
+            )
 
     def checkpoint(self) -> Checkpoint:
         adam_tensors, adam_scalars = self.learner.state()

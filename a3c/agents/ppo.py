@@ -27,14 +27,14 @@ class PPOAgent(Agent):
         collected = 0
         weights = self.pool.put(self.learner.weights(), num_readers=self.pool.num_workers)
         while collected < self.config["train_batch_size"]:
-            for batch in self.pool.call_all("sample_batch", weights):
+            for batch in self.pool.call_all("sample_batch", weights, self._filter_state()):
+                self._record(batch)
                 batches.append(batch)
                 collected += batch.num_steps
         return TrainBatch.concat(batches)
 
     def _train(self) -> tuple[int, dict[str, Any]]:
         batch = self._collect()
-        self.episodes.add(batch.episode_rewards, batch.episode_lengths)
         lr = self.learner.update_lr(self.timesteps_total)
         tensors = {
             "obs": torch.from_numpy(batch.obs),

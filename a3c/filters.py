@@ -1,0 +1,103 @@
+"""Observation filters: running mean/std normalization shared by all workers (RLlib's MeanStdFilter).
+
+Each worker normalizes with its copy of the statistics and records what it saw since its last
+sync (the delta). The driver merges every delta into the master statistics and sends the master
+back with the next weights, so all workers converge on one normalization, and no observation is
+counted twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+FILTERS = ("NoFilter", "MeanStdFilter")
+
+
+class RunningStat:
+    """Count, mean and sum of squared deviations, mergeable (Chan et al.'s parallel update)."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.count = 0
+        self.mean = np.zeros(shape, dtype=np.float64)
+        self.m2 = np.zeros(shape, dtype=np.float64)
+
+    def push(self, rows: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.float64).reshape(-1, *self.mean.shape)
+        other = RunningStat(self.mean.shape)
+        other.count = rows.shape[0]
+        other.mean = rows.mean(axis=0)
+        other.m2 = ((rows - other.mean) ** 2).sum(axis=0)
+        self.merge(other)
+
+    def merge(self, other: RunningStat) -> None:
+        if other.count == 0:
+            return
+        total = self.count + other.count
+        delta = other.mean - self.mean
+        self.mean = self.mean + delta * other.count / total
+        self.m2 = self.m2 + other.m2 + delta**2 * self.count * other.count / total
+        self.count = total
+
+    @property
+    def std(self) -> np.ndarray:
+        if self.count < 2:
+            return np.ones_like(self.mean)
+        return np.sqrt(self.m2 / (self.count - 1))
+
+    def state(self) -> dict[str, Any]:
+        return {"count": self.count, "mean": self.mean.copy(), "m2": self.m2.copy()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RunningStat:
+        stat = cls(np.asarray(state["mean"]).shape)
+        stat.count = int(state["count"])
+        stat.mean = np.array(state["mean"], dtype=np.float64)
+        stat.m2 = np.array(state["m2"], dtype=np.float64)
+        return stat
+
+
+class MeanStdFilter:
+    """(obs - mean) / std, clipped to +-clip; `delta` holds what was seen since the last sync."""
+
+    def __init__(self, shape: tuple[int, ...], clip: float = 10.0):
+        self.stat = RunningStat(shape)
+        self.delta = RunningStat(shape)
+        self.clip = clip
+
+    def __call__(self, obs: np.ndarray, update: bool = True) -> np.ndarray:
+        if update:
+            self.stat.push(obs)
+            self.delta.push(obs)
+        normalized = (obs - self.stat.mean) / (self.stat.std + 1e-8)
+        return np.clip(normalized, -self.clip, self.clip).astype(np.float32)
+
+    def take_delta(self) -> dict[str, Any]:
+        """What this copy saw since the last call; resets it."""
+        state = self.delta.state()
+        self.delta = RunningStat(self.stat.mean.shape)
+        return state
+
+    def sync(self, master_state: dict[str, Any]) -> None:
+        """Adopt the master statistics (which already include every delta this copy sent)."""
+        self.stat = RunningStat.from_state(master_state)
+
+
+class NoFilter:
+    """Pass observations through."""
+
+    def __call__(self, obs: np.ndarray, update: bool = True) -> np.ndarray:
+        return obs
+
+    def take_delta(self) -> None:
+        return None
+
+    def sync(self, master_state: dict[str, Any] | None) -> None:
+        pass
+
+
+def make_filter(name: str, shape: tuple[int, ...]) -> MeanStdFilter | NoFilter:
+    if name == "MeanStdFilter":
+        return MeanStdFilter(shape)
+    return NoFilter()

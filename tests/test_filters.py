@@ -1,0 +1,67 @@
+"""The observation filter: exact running statistics, merged from every worker into the driver."""
+
+import numpy as np
+import pytest
+
+from a3c import A2CAgent, A3CAgent, PPOAgent
+from a3c.filters import MeanStdFilter, RunningStat
+
+SMALL = {"model": {"fcnet_hiddens": [16]}, "seed": 3, "observation_filter": "MeanStdFilter"}
+
+
+def test_running_stat_merge_equals_stats_of_all_the_data():
+    rng = np.random.default_rng(0)
+    parts = [rng.normal(loc=i, scale=i + 1, size=(n, 3)) for i, n in enumerate([1, 7, 50, 2])]
+    merged = RunningStat((3,))
+    for part in parts:
+        stat = RunningStat((3,))
+        for row in part:  # one row at a time, as a worker pushes them
+            stat.push(row[None])
+        merged.merge(stat)
+    everything = np.concatenate(parts)
+    assert merged.count == len(everything)
+    np.testing.assert_allclose(merged.mean, everything.mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(merged.std, everything.std(axis=0, ddof=1), rtol=1e-10)
+
+
+def test_filter_normalizes_and_clips():
+    obs_filter = MeanStdFilter((2,), clip=10.0)
+    data = np.random.default_rng(1).normal(loc=[5, -2], scale=[2, 0.1], size=(500, 2))
+    out = obs_filter(data)
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(out.std(axis=0, ddof=1), 1, rtol=1e-4)
+    assert np.abs(obs_filter(np.array([[1e6, 0.0]]), update=False)).max() == 10.0
+
+
+@pytest.mark.parametrize("cls", [A3CAgent, A2CAgent, PPOAgent])
+def test_driver_merges_every_observation_the_workers_saw_exactly_once(cls):
+    agent = cls({**SMALL, "num_workers": 3, "execution": "local", "num_envs_per_worker": 1}, "CartPole-v0")
+    agent.config["grads_per_step"] = 9
+    for _ in range(2):
+        result = agent.train()
+    master = agent.obs_filter.stat
+    assert master.count == result.timesteps_total
+    assert np.all(master.std > 0) and np.all(np.isfinite(master.mean))
+
+
+def test_workers_adopt_the_merged_statistics_with_the_weights():
+    agent = A2CAgent({**SMALL, "num_workers": 2, "execution": "local", "grads_per_step": 2}, "CartPole-v0")
+    agent.train()
+    master = agent.obs_filter.stat.state()
+    worker = agent.pool.workers[0]
+    worker.set_weights(agent.learner.weights(), master)
+    np.testing.assert_array_equal(worker.obs_filter.stat.mean, master["mean"])
+    assert worker.obs_filter.stat.count == master["count"]
+
+
+def test_filter_statistics_survive_a_checkpoint(tmp_path):
+    agent = A3CAgent({**SMALL, "num_workers": 2, "execution": "local", "grads_per_step": 10}, "CartPole-v0")
+    agent.train()
+    restored = A3CAgent.from_checkpoint(agent.save(tmp_path))
+    assert restored.obs_filter.stat.count == agent.obs_filter.stat.count
+    np.testing.assert_array_equal(restored.obs_filter.stat.m2, agent.obs_filter.stat.m2)
+    from a3c.evaluation import SavedPolicy
+
+    policy = SavedPolicy(tmp_path)
+    assert policy.obs_filter.stat.count == agent.obs_filter.stat.count
+    assert len(policy.evaluate(episodes=2, seed=0).rewards) == 2
