@@ -475,24 +475,11 @@ def compare_command(
                 command=shlex.join(["a3c", *sys.argv[1:]]),
             )
         table = Table(title=f"{env}: stop at {stop_reward} or {time_limit:.0f} s", show_header=True)
-        for column in ["agent", "solved", "time to target", "steps to target", "best", "final", "steps/s"]:
+        rows = comparison.display_rows()
+        for column in rows[0]:
             table.add_column(column, justify="right")
-        for row in comparison.summary():
-            time_cell = "-"
-            if row["time_to_target_median_s"] is not None:
-                time_cell = (
-                    f"{row['time_to_target_median_s']:.1f} s "
-                    f"[{row['time_to_target_min_s']:.1f}-{row['time_to_target_max_s']:.1f}]"
-                )
-            table.add_row(
-                row["agent"],
-                row["solved"],
-                time_cell,
-                f"{row['steps_to_target_median']:,.0f}" if row["steps_to_target_median"] else "-",
-                f"{row['best_reward']:.1f}",
-                f"{row['final_reward_median']:.1f}",
-                f"{row['env_steps_per_s_median']:,.0f}",
-            )
+        for row in rows:
+            table.add_row(*row.values())
         stdout.print(table)
         stdout.print(f"wrote {out}/curves.png, summary.md, summary.csv, runs/")
 

@@ -87,13 +87,9 @@ class Comparison:
             )
         return rows
 
-    def to_markdown(self) -> str:
-        target = self.stop.get("episode_reward_mean")
-        lines = [
-            f"| agent | solved (>= {target}) | time to target, median [min-max] | env steps to target (median) "
-            "| best reward | final reward (median) | env steps/s (median) |",
-            "|---|---|---|---|---|---|---|",
-        ]
+    def display_rows(self) -> list[dict[str, str]]:
+        """summary() formatted for people: one dict of strings per agent (markdown and the CLI)."""
+        rows = []
         for row in self.summary():
             time_cell = "not reached"
             if row["time_to_target_median_s"] is not None:
@@ -101,11 +97,29 @@ class Comparison:
                     f"{row['time_to_target_median_s']:.1f} s "
                     f"[{row['time_to_target_min_s']:.1f}-{row['time_to_target_max_s']:.1f}]"
                 )
-            steps_cell = f"{row['steps_to_target_median']:,.0f}" if row["steps_to_target_median"] else "-"
-            lines.append(
-                f"| {row['agent']} | {row['solved']} | {time_cell} | {steps_cell} | {row['best_reward']:.1f} "
-                f"| {row['final_reward_median']:.1f} | {row['env_steps_per_s_median']:,.0f} |"
+            rows.append(
+                {
+                    "agent": row["agent"],
+                    "solved": row["solved"],
+                    "time to target, median [min-max]": time_cell,
+                    "env steps to target (median)": (
+                        f"{row['steps_to_target_median']:,.0f}" if row["steps_to_target_median"] else "-"
+                    ),
+                    "best reward": f"{row['best_reward']:.1f}",
+                    "final reward (median)": f"{row['final_reward_median']:.1f}",
+                    "env steps/s (median)": f"{row['env_steps_per_s_median']:,.0f}",
+                }
             )
+        return rows
+
+    def to_markdown(self) -> str:
+        rows = self.display_rows()
+        if not rows:
+            return ""
+        header = list(rows[0])
+        header[1] = f"solved (>= {self.stop.get('episode_reward_mean')})"
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row.values()) + " |" for row in rows]
         return "\n".join(lines)
 
     def write(self, out_dir: Path, command: str | None = None) -> None:

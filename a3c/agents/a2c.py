@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from a3c.agents.base import Agent
+from a3c.agents.base import Agent, loss_summary
 from a3c.config import A2C_SCHEMA, default_config
 from a3c.worker import GradientResult
 
@@ -31,7 +31,7 @@ class A2CAgent(Agent):
     def _train(self) -> tuple[int, dict[str, Any]]:
         rounds = max(1, self.config["grads_per_step"] // self.pool.num_workers)
         steps = 0
-        norms, policy_losses, value_losses, entropies = [], [], [], []
+        norms, losses = [], []
         for _ in range(rounds):
             weights = self.pool.put(self.learner.weights(), num_readers=self.pool.num_workers)
             results: list[GradientResult] = self.pool.call_all(
@@ -43,15 +43,10 @@ class A2CAgent(Agent):
             for result in results:
                 steps += result.num_steps
                 self._record(result)
-                policy_losses.append(result.policy_loss)
-                value_losses.append(result.value_loss)
-                entropies.append(result.entropy)
+            losses += results
         info = {
             "learner": {
-                "policy_loss": float(np.mean(policy_losses)),
-                "value_loss": float(np.mean(value_losses)),
-                "entropy": float(np.mean(entropies)),
-                "grad_norm": float(np.mean(norms)),
+                **loss_summary(losses, norms),
                 "policy_lag_mean": 0.0,
                 "num_updates": rounds,
                 "cur_lr": lr,

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from a3c.agents.base import Agent
+from a3c.agents.base import Agent, loss_summary
 from a3c.config import A3C_SCHEMA, default_config
 from a3c.worker import GradientResult
 
@@ -35,7 +35,7 @@ class A3CAgent(Agent):
         if idle:
             self._dispatch(idle)
         steps = 0
-        lags, norms, policy_losses, value_losses, entropies = [], [], [], [], []
+        lags, norms, losses = [], [], []
         for _ in range(self.config["grads_per_step"]):
             t0 = time.perf_counter()
             worker_index, result = self.pool.wait_any()
@@ -51,15 +51,11 @@ class A3CAgent(Agent):
             t3 = time.perf_counter()
             wait_s, apply_s, dispatch_s = wait_s + t1 - t0, apply_s + t2 - t1, dispatch_s + t3 - t2
             steps += result.num_steps
-            policy_losses.append(result.policy_loss)
-            value_losses.append(result.value_loss)
-            entropies.append(result.entropy)
+            result.grad = None  # applied: keep only the stats for this iteration's summary
+            losses.append(result)
         info = {
             "learner": {
-                "policy_loss": float(np.mean(policy_losses)),
-                "value_loss": float(np.mean(value_losses)),
-                "entropy": float(np.mean(entropies)),
-                "grad_norm": float(np.mean(norms)),
+                **loss_summary(losses, norms),
                 "policy_lag_mean": float(np.mean(lags)),
                 "policy_lag_max": int(np.max(lags)),
                 "num_grads_applied": len(norms),

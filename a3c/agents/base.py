@@ -46,6 +46,16 @@ def _ensure_console_logging() -> None:
         logger.propagate = False
 
 
+def loss_summary(results: list[Any], grad_norms: list[float]) -> dict[str, float]:
+    """Batch-mean learner stats over the worker results (GradientResult) behind one iteration."""
+    return {
+        "policy_loss": float(np.mean([r.policy_loss for r in results])),
+        "value_loss": float(np.mean([r.value_loss for r in results])),
+        "entropy": float(np.mean([r.entropy for r in results])),
+        "grad_norm": float(np.mean(grad_norms)),
+    }
+
+
 class Learner:
     """The one true policy and its optimizer, as one flat parameter vector.
 
