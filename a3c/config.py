@@ -118,6 +118,15 @@ COMMON_SCHEMA: dict[str, Option] = {
         "'ray' or 'local'",
         "'local' runs the workers serially in this process: deterministic, for debugging and tests",
     ),
+    "worker_timeout_s": Option(
+        60.0, (float, int), _positive, "a number > 0, or None", "a task running longer is a hung worker: replaced", True
+    ),
+    "max_worker_restarts": Option(
+        5, (int,), _non_negative, "an int >= 0", "replacements of one worker before training stops with an error"
+    ),
+    "max_bad_gradients": Option(
+        20, (int,), _non_negative, "an int >= 0", "NaN/inf gradients rejected before training stops with an error"
+    ),
     "ray_address": Option(
         None, (str,), None, "a Ray address such as 'auto', or None", "cluster to join; None starts a local one", True
     ),

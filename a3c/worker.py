@@ -230,3 +230,7 @@ class RolloutWorker:
 
     def ping(self) -> int:
         return self.worker_index
+
+    def pid(self) -> int:
+        """The worker's process id (for monitoring, and for fault-injection tests)."""
+        return os.getpid()

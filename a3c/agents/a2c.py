@@ -38,15 +38,17 @@ class A2CAgent(Agent):
                 "compute_gradients", weights, self.weights_version, self._filter_state()
             )
             lr = self.learner.update_lr(self.timesteps_total + steps)
-            norms.append(self.learner.apply_gradient(average_gradients(results)))
-            self.weights_version += 1
+            norm = self._apply(average_gradients(results))
+            if norm is not None:
+                norms.append(norm)
+                self.weights_version += 1
             for result in results:
                 steps += result.num_steps
                 self._record(result)
             losses += results
         info = {
             "learner": {
-                **loss_summary(losses, norms),
+                **loss_summary(losses, norms or [float("nan")]),
                 "policy_lag_mean": 0.0,
                 "num_updates": rounds,
                 "cur_lr": lr,

@@ -9,6 +9,7 @@ import numpy as np
 
 from a3c.agents.base import Agent, loss_summary
 from a3c.config import A3C_SCHEMA, default_config
+from a3c.execution.pool import WorkerLost
 from a3c.worker import GradientResult
 
 DEFAULT_CONFIG = default_config(A3C_SCHEMA)
@@ -36,16 +37,22 @@ class A3CAgent(Agent):
             self._dispatch(idle)
         steps = 0
         lags, norms, losses = [], [], []
-        for _ in range(self.config["grads_per_step"]):
+        lr = self.learner.update_lr(self.timesteps_total)
+        while len(norms) < self.config["grads_per_step"]:
             t0 = time.perf_counter()
             worker_index, result = self.pool.wait_any()
             t1 = time.perf_counter()
+            if isinstance(result, WorkerLost):  # its task is lost, not counted; the replacement gets work
+                self._dispatch([worker_index])
+                continue
             result: GradientResult
             self._record(result)  # before relaunching: the worker gets a filter that includes its own delta
             lr = self.learner.update_lr(self.timesteps_total + steps)
-            norms.append(self.learner.apply_gradient(result.grad))
-            lags.append(self.weights_version - result.weights_version)
-            self.weights_version += 1
+            norm = self._apply(result.grad)
+            if norm is not None:
+                norms.append(norm)
+                lags.append(self.weights_version - result.weights_version)
+                self.weights_version += 1
             t2 = time.perf_counter()
             self._dispatch([worker_index])
             t3 = time.perf_counter()

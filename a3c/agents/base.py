@@ -46,6 +46,10 @@ def _ensure_console_logging() -> None:
         logger.propagate = False
 
 
+class TrainingError(RuntimeError):
+    """Training cannot go on: too many bad gradients (or another unrecoverable state)."""
+
+
 def loss_summary(results: list[Any], grad_norms: list[float]) -> dict[str, float]:
     """Batch-mean learner stats over the worker results (GradientResult) behind one iteration."""
     return {
@@ -92,7 +96,7 @@ class Learner:
     def apply_gradient(self, flat_grad: np.ndarray) -> float:
         """Apply one flat gradient, clipped to grad_clip; return its global norm before clipping."""
         self.flat.grad = torch.from_numpy(np.array(flat_grad, dtype=np.float32))  # own copy: Ray's is read-only
-        return self._clip_and_step()
+        return self.clip_and_step()
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """SharedModel's forward pass on the flat weights, differentiable (for PPO's SGD)."""
@@ -102,13 +106,7 @@ class Learner:
             offset += param.numel()
         return torch.func.functional_call(self.model, params, (obs,))
 
-    def step_on_loss(self, loss: torch.Tensor) -> float:
-        """Backpropagate `loss` into the flat weights and take one clipped Adam step."""
-        self.flat.grad = None
-        loss.backward()
-        return self._clip_and_step()
-
-    def _clip_and_step(self) -> float:
+    def clip_and_step(self) -> float:
         grad = self.flat.grad
         norm = float(torch.linalg.vector_norm(grad))
         if self.grad_clip is not None and norm > self.grad_clip:
@@ -184,6 +182,7 @@ class Agent:
         self.timesteps_total = 0
         self.time_total_s = 0.0
         self.weights_version = 0
+        self.num_bad_gradients = 0
         self.pool = self._make_pool()
         model = self.config["model"]
         self._action_policy = NumpyActorCritic(
@@ -212,6 +211,28 @@ class Agent:
         if result.filter_delta is not None and isinstance(self.obs_filter, MeanStdFilter):
             self.obs_filter.stat.merge(RunningStat.from_state(result.filter_delta))
 
+    def _apply(self, flat_grad: np.ndarray | None = None) -> float | None:
+        """Apply a worker gradient (or, with None, the one backpropagated into the learner).
+
+        A gradient with NaN or inf is rejected, not applied, and counted; past max_bad_gradients
+        training stops with an error naming the usual causes. Returns the norm, or None if rejected.
+        """
+        grad = flat_grad if flat_grad is not None else self.learner.flat.grad.numpy()
+        if np.all(np.isfinite(grad)):
+            if flat_grad is None:
+                return self.learner.clip_and_step()
+            return self.learner.apply_gradient(flat_grad)
+        self.num_bad_gradients += 1
+        logger.warning("rejected a gradient with NaN/inf values (%d so far)", self.num_bad_gradients)
+        if self.num_bad_gradients > self.config["max_bad_gradients"]:
+            lr = self.learner.optimizer.param_groups[0]["lr"]
+            raise TrainingError(
+                f"{self.num_bad_gradients} gradients had NaN or inf values (max_bad_gradients="
+                f"{self.config['max_bad_gradients']}): the learning rate (lr={lr:g}) may be too high, "
+                "or the observations badly scaled (try observation_filter='MeanStdFilter')"
+            )
+        return None
+
     def _train(self) -> tuple[int, dict[str, Any]]:
         """One iteration: return (env steps sampled, info dict). Record episodes in self.episodes."""
         raise NotImplementedError
@@ -233,7 +254,7 @@ class Agent:
             training_iteration=self.iteration,
             time_this_iter_s=elapsed,
             time_total_s=self.time_total_s,
-            info=info,
+            info={**info, "num_worker_restarts": self.pool.num_restarts(), "num_bad_gradients": self.num_bad_gradients},
         )
 
     def compute_action(self, obs: Any, explore: bool = True) -> int:

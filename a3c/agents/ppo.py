@@ -67,7 +67,11 @@ class PPOAgent(Agent):
                     self.config["vf_loss_coeff"],
                     self.config["entropy_coeff"],
                 )
-                norms.append(self.learner.step_on_loss(loss))
+                self.learner.flat.grad = None
+                loss.backward()
+                norm = self._apply()
+                if norm is not None:
+                    norms.append(norm)
                 stats.append(minibatch_stats)
         self.weights_version += 1
         info = {
@@ -78,7 +82,7 @@ class PPOAgent(Agent):
                 "approx_kl": float(np.mean([s.approx_kl for s in stats])),
                 "clip_fraction": float(np.mean([s.clip_fraction for s in stats])),
                 "explained_variance": explained_variance(tensors["values"], tensors["targets"]),
-                "grad_norm": float(np.mean(norms)),
+                "grad_norm": float(np.mean(norms)) if norms else float("nan"),
                 "num_sgd_steps": len(norms),
                 "cur_lr": lr,
             },

@@ -9,9 +9,22 @@ reproduces A3C's policy lag exactly (with N workers a gradient is N - 1 updates 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
+
+@dataclass
+class WorkerLost:
+    """wait_any's result when a worker died, raised or hung: its task is lost (no gradient),
+    and a replacement worker now stands idle at the same index."""
+
+    reason: str
+
+
+class WorkerFailureError(RuntimeError):
+    """One worker kept failing past max_worker_restarts: training stops instead of looping."""
 
 
 class WorkerPool(Protocol):
@@ -32,6 +45,8 @@ class WorkerPool(Protocol):
         """Call `method` on every worker and wait for all results, in worker order."""
 
     def num_in_flight(self) -> int: ...
+
+    def num_restarts(self) -> int: ...
 
     def idle_workers(self) -> list[int]: ...
 
@@ -68,6 +83,9 @@ class LocalPool:
 
     def num_in_flight(self) -> int:
         return len(self.queue)
+
+    def num_restarts(self) -> int:
+        return 0
 
     def idle_workers(self) -> list[int]:
         busy = {index for index, _, _ in self.queue}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections import deque
 from typing import Any
 
 import numpy as np
 import ray
 
 from a3c.envs import EnvSpec
+from a3c.execution.pool import WorkerFailureError, WorkerLost
 from a3c.worker import RolloutWorker
 
 logger = logging.getLogger("a3c")
@@ -40,8 +43,8 @@ RemoteRolloutWorker = ray.remote(NiceRolloutWorker)
 def ensure_ray(address: str | None = None) -> bool:
     """Start (or join) Ray unless the user already did; return True when we started it.
 
-    A local cluster we start ourselves listens on loopback and runs no dashboard; token
-    authentication stays as Ray configures it (on by default for local clusters since 2.59).
+    A local cluster we start ourselves runs no dashboard; token authentication stays as Ray
+    configures it (on by default for local clusters since 2.59).
     """
     if ray.is_initialized():
         return False
@@ -54,17 +57,48 @@ def ensure_ray(address: str | None = None) -> bool:
 
 
 class RayPool:
-    """`num_workers` RolloutWorker actors; one task per actor at a time; first-done-first-served."""
+    """`num_workers` RolloutWorker actors; one task per actor at a time; first-done-first-served.
+
+    Faults: a worker whose task raised, whose process died, or whose task ran longer than
+    `worker_timeout_s` is killed and replaced by a fresh actor (after a back-off that doubles with
+    each failure of the same worker); past `max_worker_restarts` for one worker, WorkerFailureError.
+    """
 
     def __init__(self, env: EnvSpec, config: dict[str, Any], num_workers: int):
+        self.env = env
+        self.config = config
         self.num_workers = num_workers
-        options: dict[str, Any] = {"runtime_env": {"env_vars": WORKER_ENV}}
-        self.actors = [
-            RemoteRolloutWorker.options(**options).remote(env, config, worker_index=i + 1) for i in range(num_workers)
-        ]
+        self.actors = [self._make_actor(i) for i in range(num_workers)]
         self.in_flight: dict[ray.ObjectRef, int] = {}
+        self.submitted_at: dict[ray.ObjectRef, float] = {}
+        self.lost: deque[tuple[int, WorkerLost]] = deque()
+        self.restarts = [0] * num_workers
         # Fail here, not at the first train(), if a worker cannot build its environment.
         ray.get([actor.ping.remote() for actor in self.actors])
+
+    def _make_actor(self, index: int) -> Any:
+        options: dict[str, Any] = {"runtime_env": {"env_vars": WORKER_ENV}}
+        return RemoteRolloutWorker.options(**options).remote(self.env, self.config, worker_index=index + 1)
+
+    def _replace(self, index: int, reason: str) -> WorkerLost:
+        self.restarts[index] += 1
+        failures = self.restarts[index]
+        if failures > self.config["max_worker_restarts"]:
+            raise WorkerFailureError(
+                f"worker {index + 1} failed {failures} times (max_worker_restarts="
+                f"{self.config['max_worker_restarts']}); last failure: {reason}"
+            )
+        logger.warning("worker %d %s; replacing it (restart %d of this worker)", index + 1, reason, failures)
+        try:
+            ray.kill(self.actors[index])
+        except Exception:  # noqa: BLE001 - already dead is fine
+            pass
+        time.sleep(min(0.1 * 2 ** (failures - 1), 5.0))
+        self.actors[index] = self._make_actor(index)
+        return WorkerLost(reason)
+
+    def num_restarts(self) -> int:
+        return sum(self.restarts)
 
     def put(self, value: np.ndarray, num_readers: int = 1) -> ray.ObjectRef | np.ndarray:
         """One copy in the object store for several readers; a single reader gets it by value.
@@ -81,34 +115,77 @@ class RayPool:
             raise RuntimeError(f"worker {worker_index} already has a task in flight")
         ref = getattr(self.actors[worker_index], method).remote(*args)
         self.in_flight[ref] = worker_index
+        self.submitted_at[ref] = time.monotonic()
+
+    def _pop(self, ref: ray.ObjectRef) -> int:
+        self.submitted_at.pop(ref, None)
+        return self.in_flight.pop(ref)
 
     def wait_any(self) -> tuple[int, Any]:
-        if not self.in_flight:
-            raise RuntimeError("wait_any() with no task in flight")
-        [ready], _ = ray.wait(list(self.in_flight), num_returns=1)
-        worker_index = self.in_flight.pop(ready)
-        return worker_index, ray.get(ready)
+        """The first result, or (index, WorkerLost) for a worker that failed and was replaced."""
+        timeout = self.config["worker_timeout_s"]
+        while not self.lost:
+            if not self.in_flight:
+                raise RuntimeError("wait_any() with no task in flight")
+            wait_s = None
+            if timeout is not None:
+                oldest = min(self.submitted_at.values())
+                wait_s = max(0.0, oldest + timeout - time.monotonic())
+            ready, _ = ray.wait(list(self.in_flight), num_returns=1, timeout=wait_s)
+            if ready:
+                index = self._pop(ready[0])
+                try:
+                    return index, ray.get(ready[0])
+                except ray.exceptions.RayError as error:
+                    return index, self._replace(index, _describe(error))
+            now = time.monotonic()
+            for ref in [r for r, t in self.submitted_at.items() if now - t >= timeout]:
+                index = self._pop(ref)
+                self.lost.append((index, self._replace(index, f"did not answer within worker_timeout_s={timeout}")))
+        return self.lost.popleft()
 
     def call_all(self, method: str, *args: Any) -> list[Any]:
-        return ray.get([getattr(actor, method).remote(*args) for actor in self.actors])
+        """Every worker's result, in order; a failed worker is replaced and asked again."""
+        results: list[Any] = [None] * self.num_workers
+        pending = list(range(self.num_workers))
+        while pending:
+            refs = {index: getattr(self.actors[index], method).remote(*args) for index in pending}
+            pending = []
+            for index, ref in refs.items():
+                try:
+                    results[index] = ray.get(ref, timeout=self.config["worker_timeout_s"])
+                except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as error:
+                    reason = _describe(error) if isinstance(error, ray.exceptions.RayError) else "timed out"
+                    self._replace(index, reason)
+                    pending.append(index)
+        return results
 
     def num_in_flight(self) -> int:
         return len(self.in_flight)
 
     def idle_workers(self) -> list[int]:
-        busy = set(self.in_flight.values())
+        busy = set(self.in_flight.values()) | {index for index, _ in self.lost}
         return [i for i in range(self.num_workers) if i not in busy]
 
     def drain(self) -> None:
         """Wait out the tasks in flight and drop their results."""
         for ref in list(self.in_flight):
             try:
-                ray.get(ref)
-            except ray.exceptions.RayError:
+                ray.get(ref, timeout=self.config["worker_timeout_s"])
+            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
                 pass
         self.in_flight.clear()
+        self.submitted_at.clear()
+        self.lost.clear()
 
     def stop(self) -> None:
         for actor in self.actors:
             ray.kill(actor)
-        self.actors, self.in_flight = [], {}
+        self.actors, self.in_flight, self.submitted_at = [], {}, {}
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ray.exceptions.RayActorError):
+        return "died (its process exited or was killed)"
+    first_line = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+    return f"raised: {first_line[:200]}"
