@@ -26,6 +26,7 @@ from rich.table import Table
 from a3c.checkpoint import CheckpointError, latest_checkpoint
 from a3c.config import ConfigError
 from a3c.envs import EnvError
+from a3c.errors import TrainingError, WorkerFailureError
 
 app = typer.Typer(
     help="A3C on Ray: train agents, evaluate checkpoints, plot learning curves.",
@@ -44,6 +45,7 @@ class UsageError(ValueError):
 
 
 BAD_INPUT = (UsageError, ConfigError, EnvError, CheckpointError)
+FAILURES = (WorkerFailureError, TrainingError)
 
 
 def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
@@ -54,6 +56,11 @@ def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
             raise
         console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    except FAILURES as error:
+        if debug:
+            raise
+        console.print(f"[red]training stopped:[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     except OSError as error:
         if debug:
             raise
@@ -290,6 +297,12 @@ def _train_loop(
                 if stop.get("time_limit") is not None and result.time_total_s >= stop["time_limit"]:
                     reason = f"time limit {stop['time_limit']} s"
                     break
+    except FAILURES:
+        path = save()  # nothing learned so far is lost
+        trainer.stop()
+        logger.close()
+        console.print(f"saved {path} before stopping; resume with: a3c train --resume {directory}", soft_wrap=True)
+        raise
     except KeyboardInterrupt:
         path = save()
         trainer.stop()

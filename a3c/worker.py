@@ -15,7 +15,7 @@ import numpy as np
 
 from a3c.core.numpy_model import NumpyActorCritic, log_softmax, sample_actions
 from a3c.core.returns import compute_gae, normalize_advantages
-from a3c.envs import EnvSpec, Preprocessor, make_env, space_info
+from a3c.envs import EnvError, EnvSpec, Preprocessor, env_name, make_env, space_info
 from a3c.filters import make_filter
 
 
@@ -34,6 +34,7 @@ class Rollout:
     last_values: np.ndarray  # [N]: value of the observation after the rollout
     episode_rewards: list[float] = field(default_factory=list)
     episode_lengths: list[int] = field(default_factory=list)
+    num_env_errors: int = 0
 
     @property
     def num_steps(self) -> int:
@@ -53,6 +54,7 @@ class TrainBatch:
     episode_rewards: list[float]
     episode_lengths: list[int]
     filter_delta: dict[str, Any] | None = None
+    num_env_errors: int = 0
 
     @property
     def num_steps(self) -> int:
@@ -65,6 +67,7 @@ class TrainBatch:
             *(np.concatenate([getattr(b, name) for b in batches]) for name in _ARRAY_FIELDS),
             [r for b in batches for r in b.episode_rewards],
             [n for b in batches for n in b.episode_lengths],
+            num_env_errors=sum(b.num_env_errors for b in batches),
         )
 
 
@@ -84,6 +87,11 @@ class GradientResult:
     episode_rewards: list[float]
     episode_lengths: list[int]
     filter_delta: dict[str, Any] | None = None
+    num_env_errors: int = 0
+
+
+# An environment whose reset raises this many times in a row (rebuilt after each) is broken.
+MAX_RESET_FAILURES = 3
 
 
 def worker_seed(seed: int | None, worker_index: int) -> int | None:
@@ -99,7 +107,9 @@ class RolloutWorker:
         self.worker_index = worker_index
         seed = worker_seed(config["seed"], worker_index)
         self.rng = np.random.default_rng(seed)
+        self.env_spec = env
         self.envs = [make_env(env, config["env_config"]) for _ in range(config["num_envs_per_worker"])]
+        self.num_env_errors = 0
         self.spaces = space_info(self.envs[0])
         self.preprocess = Preprocessor(self.envs[0].observation_space, config["scale_observations"])
         model = config["model"]
@@ -107,11 +117,30 @@ class RolloutWorker:
             self.spaces.obs_size, self.spaces.num_actions, model["fcnet_hiddens"], model["fcnet_activation"]
         )
         self.obs_filter = make_filter(config["observation_filter"], (self.spaces.obs_size,))
-        self.obs = np.stack(
-            [self.preprocess(e.reset(seed=None if seed is None else seed + i)[0]) for i, e in enumerate(self.envs)]
-        )
+        self.obs = np.stack([self._reset(i, None if seed is None else seed + i) for i in range(len(self.envs))])
         self.running_rewards = np.zeros(len(self.envs))
         self.running_lengths = np.zeros(len(self.envs), dtype=np.int64)
+
+    def _reset(self, index: int, seed: int | None = None) -> np.ndarray:
+        """Reset one environment; if reset raises, rebuild it and try again, then give up clearly."""
+        for _ in range(MAX_RESET_FAILURES):
+            try:
+                return self.preprocess(self.envs[index].reset(seed=seed)[0])
+            except Exception as error:  # noqa: BLE001 - a user's environment may raise anything
+                self.num_env_errors += 1
+                last_error = error
+                self._rebuild(index)
+        raise EnvError(
+            f"environment {env_name(self.env_spec)} failed on every reset "
+            f"({MAX_RESET_FAILURES} tries, rebuilt after each): {last_error!r}"
+        )
+
+    def _rebuild(self, index: int) -> None:
+        try:
+            self.envs[index].close()
+        except Exception:  # noqa: BLE001 - closing a broken environment may fail too
+            pass
+        self.envs[index] = make_env(self.env_spec, self.config["env_config"])
 
     # -- the worker protocol ------------------------------------------------------------------
 
@@ -137,6 +166,7 @@ class RolloutWorker:
         final_values = np.zeros((steps, num_envs), dtype=np.float32)
         episode_rewards: list[float] = []
         episode_lengths: list[int] = []
+        step_errors = 0
         for t in range(steps):
             policy_input = self.obs_filter(self.obs)
             logits, step_values = self.policy.forward(policy_input)
@@ -144,7 +174,21 @@ class RolloutWorker:
             obs_buf[t], actions[t], values[t] = policy_input, step_actions, step_values
             logp[t] = log_softmax(logits)[np.arange(num_envs), step_actions]
             for i, env in enumerate(self.envs):
-                next_obs, reward, term, trunc, _ = env.step(int(step_actions[i]))
+                try:
+                    next_obs, reward, term, trunc, _ = env.step(int(step_actions[i]))
+                except Exception as error:  # noqa: BLE001 - drop the episode, rebuild the environment, go on
+                    step_errors += 1
+                    if step_errors == steps * num_envs:
+                        raise EnvError(
+                            f"environment {env_name(self.env_spec)} failed on every step of a rollout "
+                            f"({step_errors} steps, rebuilt after each): {error!r}"
+                        ) from None
+                    self.num_env_errors += 1
+                    truncated[t, i], final_values[t, i] = True, values[t, i]  # cut here, bootstrap from V
+                    self.running_rewards[i], self.running_lengths[i] = 0.0, 0
+                    self._rebuild(i)
+                    self.obs[i] = self._reset(i)
+                    continue
                 rewards[t, i], terminated[t, i], truncated[t, i] = reward, term, trunc
                 self.running_rewards[i] += reward
                 self.running_lengths[i] += 1
@@ -170,7 +214,12 @@ class RolloutWorker:
             last_values,
             episode_rewards,
             episode_lengths,
+            self._take_env_errors(),
         )
+
+    def _take_env_errors(self) -> int:
+        count, self.num_env_errors = self.num_env_errors, 0
+        return count
 
     def sample_batch(self, weights: np.ndarray | None = None, filter_state: dict[str, Any] | None = None) -> TrainBatch:
         """Sample (with `weights`, if given) and compute GAE advantages and value targets."""
@@ -198,6 +247,7 @@ class RolloutWorker:
             rollout.episode_rewards,
             rollout.episode_lengths,
             self.obs_filter.take_delta(),
+            rollout.num_env_errors,
         )
 
     def compute_gradients(
@@ -226,6 +276,7 @@ class RolloutWorker:
             episode_rewards=batch.episode_rewards,
             episode_lengths=batch.episode_lengths,
             filter_delta=batch.filter_delta,
+            num_env_errors=batch.num_env_errors,
         )
 
     def ping(self) -> int:

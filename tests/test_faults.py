@@ -13,8 +13,7 @@ import pytest
 import ray
 
 from a3c import A2CAgent, A3CAgent
-from a3c.agents.base import TrainingError
-from a3c.execution.pool import WorkerFailureError
+from a3c.errors import TrainingError, WorkerFailureError
 
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # env classes below travel by value
 
@@ -32,6 +31,12 @@ class FlakyCartPole(gym.Wrapper):
     def step(self, action):
         if self.trigger.exists():
             if self.mode == "raise":
+                raise RuntimeError("injected environment failure")
+            if self.mode == "exit_once":  # the worker process dies, as if killed
+                self.trigger.unlink()
+                os._exit(1)
+            if self.mode == "raise_once":
+                self.trigger.unlink()
                 raise RuntimeError("injected environment failure")
             if self.mode == "hang":
                 time.sleep(3600)
@@ -83,13 +88,12 @@ def test_a_worker_that_keeps_failing_stops_training_with_a_clear_error(ray_sessi
 
 def test_a_worker_that_failed_once_is_replaced_and_counted(ray_session, tmp_path):
     trigger = tmp_path / "fail"
-    config = {**SMALL, "num_workers": 2, "env_config": {"trigger": str(trigger), "mode": "raise"}}
+    config = {**SMALL, "num_workers": 2, "env_config": {"trigger": str(trigger), "mode": "exit_once"}}
     agent = A2CAgent(config, FlakyCartPole)
     trigger.touch()
-    threading.Timer(1.0, trigger.unlink).start()
     result = agent.train()
     agent.stop()
-    assert result.info["num_worker_restarts"] >= 1
+    assert result.info["num_worker_restarts"] == 1
     assert result.timesteps_this_iter == (30 // 2) * 2 * agent.config["batch_size"]
 
 
@@ -131,3 +135,45 @@ def test_nan_gradients_are_rejected_counted_and_stop_training_past_the_limit(tmp
     assert agent.num_bad_gradients == 6
     np.testing.assert_array_equal(agent.learner.weights(), weights)  # nothing bad was applied
     assert np.all(np.isfinite(agent.learner.weights()))
+
+
+class BrokenResetCartPole(gym.Wrapper):
+    """CartPole whose reset raises every time once the trigger file exists."""
+
+    def __init__(self, env_config):
+        super().__init__(gym.make("CartPole-v1"))
+        self.trigger = Path(env_config["trigger"])
+
+    def reset(self, **kwargs):
+        if self.trigger.exists():
+            raise RuntimeError("injected reset failure")
+        return self.env.reset(**kwargs)
+
+
+def test_an_environment_that_raises_in_step_is_rebuilt_and_its_episode_dropped(tmp_path):
+    trigger = tmp_path / "fail"
+    config = {
+        **SMALL,
+        "num_workers": 2,
+        "execution": "local",
+        "env_config": {"trigger": str(trigger), "mode": "raise_once"},
+    }
+    agent = A3CAgent(config, FlakyCartPole)
+    agent.train()
+    old_envs = [env for worker in agent.pool.workers for env in worker.envs]
+    trigger.touch()
+    result = agent.train()
+    assert result.info["num_env_errors"] == 1
+    assert result.info["learner"]["num_grads_applied"] == 30
+    new_envs = [env for worker in agent.pool.workers for env in worker.envs]
+    assert sum(a is not b for a, b in zip(old_envs, new_envs, strict=True)) == 1, "exactly one env was rebuilt"
+    assert agent.train().info["num_env_errors"] == 1, "training goes on without new errors"
+
+
+def test_an_environment_that_fails_on_every_reset_is_a_clear_error(tmp_path):
+    from a3c import EnvError
+
+    trigger = tmp_path / "fail"
+    trigger.touch()
+    with pytest.raises(EnvError, match="failed on every reset.*injected reset failure"):
+        A3CAgent({**SMALL, "num_workers": 0, "env_config": {"trigger": str(trigger)}}, BrokenResetCartPole)

@@ -27,6 +27,7 @@ from a3c.checkpoint import (
 from a3c.config import ConfigError, Option, resolve_config
 from a3c.core.numpy_model import NumpyActorCritic, sample_actions
 from a3c.envs import EnvSpec, Preprocessor, check_env_id, env_name, make_env, space_info
+from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
 from a3c.filters import MeanStdFilter, RunningStat, make_filter
 from a3c.models import SharedModel, build_model
@@ -44,10 +45,6 @@ def _ensure_console_logging() -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on: too many bad gradients (or another unrecoverable state)."""
 
 
 def loss_summary(results: list[Any], grad_norms: list[float]) -> dict[str, float]:
@@ -183,6 +180,7 @@ class Agent:
         self.time_total_s = 0.0
         self.weights_version = 0
         self.num_bad_gradients = 0
+        self.num_env_errors = 0
         self.pool = self._make_pool()
         model = self.config["model"]
         self._action_policy = NumpyActorCritic(
@@ -208,6 +206,7 @@ class Agent:
     def _record(self, result: Any) -> None:
         """Take in a worker result's episodes and observation-filter delta."""
         self.episodes.add(result.episode_rewards, result.episode_lengths)
+        self.num_env_errors += result.num_env_errors
         if result.filter_delta is not None and isinstance(self.obs_filter, MeanStdFilter):
             self.obs_filter.stat.merge(RunningStat.from_state(result.filter_delta))
 
@@ -254,7 +253,12 @@ class Agent:
             training_iteration=self.iteration,
             time_this_iter_s=elapsed,
             time_total_s=self.time_total_s,
-            info={**info, "num_worker_restarts": self.pool.num_restarts(), "num_bad_gradients": self.num_bad_gradients},
+            info={
+                **info,
+                "num_worker_restarts": self.pool.num_restarts(),
+                "num_bad_gradients": self.num_bad_gradients,
+                "num_env_errors": self.num_env_errors,
+            },
         )
 
     def compute_action(self, obs: Any, explore: bool = True) -> int:

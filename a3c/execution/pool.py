@@ -23,10 +23,6 @@ class WorkerLost:
     reason: str
 
 
-class WorkerFailureError(RuntimeError):
-    """One worker kept failing past max_worker_restarts: training stops instead of looping."""
-
-
 class WorkerPool(Protocol):
     """Submit method calls to numbered workers; collect whichever finishes first."""
 

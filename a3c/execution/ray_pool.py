@@ -12,7 +12,8 @@ import numpy as np
 import ray
 
 from a3c.envs import EnvSpec
-from a3c.execution.pool import WorkerFailureError, WorkerLost
+from a3c.errors import WorkerFailureError
+from a3c.execution.pool import WorkerLost
 from a3c.worker import RolloutWorker
 
 logger = logging.getLogger("a3c")
@@ -50,8 +51,9 @@ def ensure_ray(address: str | None = None) -> bool:
         return False
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True, "logging_level": logging.WARNING}
-    if address is None:
-        kwargs["_node_ip_address"] = "127.0.0.1"
+    # Not loopback-only: Ray 2.60 turns a node address of 127.0.0.1 into the machine's reachable
+    # IP (ray._private.services.resolve_ip_for_localhost) and its servers listen on all interfaces,
+    # guarded by the token. See README "Running on a Ray cluster".
     ray.init(address=address, runtime_env={"env_vars": WORKER_ENV}, **kwargs)
     return True
 
@@ -74,7 +76,11 @@ class RayPool:
         self.lost: deque[tuple[int, WorkerLost]] = deque()
         self.restarts = [0] * num_workers
         # Fail here, not at the first train(), if a worker cannot build its environment.
-        ray.get([actor.ping.remote() for actor in self.actors])
+        try:
+            ray.get([actor.ping.remote() for actor in self.actors])
+        except ray.exceptions.RayError as error:
+            self.stop()
+            raise WorkerFailureError(f"workers could not start: {_describe(error)}") from None
 
     def _make_actor(self, index: int) -> Any:
         options: dict[str, Any] = {"runtime_env": {"env_vars": WORKER_ENV}}
