@@ -63,9 +63,8 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for name in pids:
         growth = final[name] / baseline[name] - 1
-        print(
-            f"| {name} | {baseline[name]:.1f} | {final[name]:.1f} | {growth:+.1%} | {'yes' if growth <= 0.10 else 'NO'} |"
-        )
+        verdict = "yes" if growth <= 0.10 else "NO"
+        print(f"| {name} | {baseline[name]:.1f} | {final[name]:.1f} | {growth:+.1%} | {verdict} |")
 
 
 if __name__ == "__main__":
