@@ -164,3 +164,37 @@ def test_an_output_path_under_a_file_is_a_clear_error(tmp_path):
     (tmp_path / "afile").write_text("x")
     out = a3c("train", "CartPole-v0", *FAST, "--run-dir", tmp_path / "afile" / "run", cwd=tmp_path)
     assert out.returncode == 2 and "cannot write" in out.stderr
+
+
+def test_a_driver_killed_mid_run_resumes_losing_at_most_one_iteration(tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "a3c.cli",
+            "train",
+            "CartPole-v0",
+            *FAST,
+            "--iterations",
+            "100000",
+            "--checkpoint-every",
+            "1",
+            "--run-dir",
+            str(run),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((run / "checkpoints").glob("*.safetensors"))) < 3:
+        time.sleep(0.2)
+    proc.kill()  # SIGKILL: no handler runs, nothing is saved on the way out
+    proc.wait(timeout=60)
+    logged = len(read_progress(run))
+    out = a3c("train", "--resume", run, "--iterations", logged + 2, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    resumed_from = int(out.stderr.split("(iteration ")[1].split(")")[0])
+    assert logged - resumed_from <= 1, "at most one iteration of work lost"
+    assert int(read_progress(run)[-1]["training_iteration"]) == logged + 2
