@@ -20,6 +20,13 @@ def a3c(*args, cwd, timeout=300):
     )
 
 
+def start_endless_training(run: Path, cwd: Path, checkpoint_every: int) -> subprocess.Popen:
+    """`a3c train` in the background, for as long as the test lets it run."""
+    command = [sys.executable, "-m", "a3c.cli", "train", "CartPole-v0", *FAST, "--iterations", "100000"]
+    command += ["--checkpoint-every", str(checkpoint_every), "--run-dir", str(run)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+
+
 def read_progress(run_dir: Path) -> list[dict]:
     with open(run_dir / "progress.csv", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -58,26 +65,7 @@ def test_train_writes_the_run_directory_then_resume_continues_it(tmp_path):
 
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     run = tmp_path / "run"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "a3c.cli",
-            "train",
-            "CartPole-v0",
-            *FAST,
-            "--iterations",
-            "100000",
-            "--checkpoint-every",
-            "0",
-            "--run-dir",
-            str(run),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    proc = start_endless_training(run, tmp_path, checkpoint_every=0)
     deadline = time.time() + 120
     while time.time() < deadline and not (run / "result.json").exists():
         time.sleep(0.5)
@@ -168,30 +156,12 @@ def test_an_output_path_under_a_file_is_a_clear_error(tmp_path):
 
 def test_a_driver_killed_mid_run_resumes_losing_at_most_one_iteration(tmp_path):
     run = tmp_path / "run"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "a3c.cli",
-            "train",
-            "CartPole-v0",
-            *FAST,
-            "--iterations",
-            "100000",
-            "--checkpoint-every",
-            "1",
-            "--run-dir",
-            str(run),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=tmp_path,
-    )
+    proc = start_endless_training(run, tmp_path, checkpoint_every=1)
     deadline = time.time() + 120
     while time.time() < deadline and len(list((run / "checkpoints").glob("*.safetensors"))) < 3:
         time.sleep(0.2)
     proc.kill()  # SIGKILL: no handler runs, nothing is saved on the way out
-    proc.wait(timeout=60)
+    proc.communicate(timeout=60)
     logged = len(read_progress(run))
     out = a3c("train", "--resume", run, "--iterations", logged + 2, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
