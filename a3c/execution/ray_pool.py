@@ -26,6 +26,9 @@ WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THRE
 # every task) would get 1/(workers + 1) of the CPU and starve them all.
 WORKER_NICENESS = 5
 
+# How long a new worker may take to start (process, imports, environment) before it counts as failed.
+STARTUP_TIMEOUT_S = 120.0
+
 
 class NiceRolloutWorker(RolloutWorker):
     """RolloutWorker that lowers its own scheduling priority first."""
@@ -101,6 +104,13 @@ class RayPool:
             pass
         time.sleep(min(0.1 * 2 ** (failures - 1), 5.0))
         self.actors[index] = self._make_actor(index)
+        # Wait until the replacement is up, so its start-up does not count against worker_timeout_s.
+        try:
+            ray.get(
+                self.actors[index].ping.remote(), timeout=max(STARTUP_TIMEOUT_S, self.config["worker_timeout_s"] or 0)
+            )
+        except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as error:
+            return self._replace(index, f"replacement could not start: {error.__class__.__name__}")
         return WorkerLost(reason)
 
     def num_restarts(self) -> int:
