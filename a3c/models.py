@@ -53,14 +53,6 @@ class SharedModel(nn.Module):
         grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in self.parameters()]
         return torch.cat(grads).numpy().astype(np.float32, copy=False)
 
-    def set_flat_grad(self, flat: np.ndarray) -> None:
-        offset = 0
-        flat_tensor = torch.from_numpy(np.array(flat, dtype=np.float32))  # one copy; Ray's arrays are read-only
-        for p in self.parameters():
-            n = p.numel()
-            p.grad = flat_tensor[offset : offset + n].view_as(p)
-            offset += n
-
 
 def _init(layer: nn.Linear, gain: float) -> nn.Linear:
     nn.init.orthogonal_(layer.weight, gain)

@@ -20,6 +20,11 @@ ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # env classes b
 SMALL = {"model": {"fcnet_hiddens": [32]}, "grads_per_step": 30, "seed": 0}
 
 
+def flaky_config(trigger: Path, mode: str, **overrides) -> dict:
+    """Two workers on FlakyCartPole, misbehaving in `mode` while `trigger` exists."""
+    return {**SMALL, "num_workers": 2, "env_config": {"trigger": str(trigger), "mode": mode}, **overrides}
+
+
 class FlakyCartPole(gym.Wrapper):
     """CartPole that raises, hangs or returns NaN rewards when a trigger file exists."""
 
@@ -49,7 +54,6 @@ class FlakyCartPole(gym.Wrapper):
 def test_sigkilled_workers_are_replaced_and_training_still_learns(ray_session):
     agent = A3CAgent({"num_workers": 3, "seed": 1, "grads_per_step": 100, "batch_size": 16}, "CartPole-v0")
     agent.train()
-    killed = 0
     for round_ in range(2):
         pids = ray_session.get([actor.pid.remote() for actor in agent.pool.actors])
         victim = pids[round_ % 3]
@@ -57,7 +61,6 @@ def test_sigkilled_workers_are_replaced_and_training_still_learns(ray_session):
         timer.start()  # the kill lands while train() is waiting on in-flight tasks
         result = agent.train()
         timer.join()
-        killed += 1
         assert result.info["learner"]["num_grads_applied"] == 100
     assert result.info["num_worker_restarts"] >= 1
     for _ in range(25):
@@ -69,13 +72,7 @@ def test_sigkilled_workers_are_replaced_and_training_still_learns(ray_session):
 
 def test_a_worker_that_keeps_failing_stops_training_with_a_clear_error(ray_session, tmp_path):
     trigger = tmp_path / "fail"
-    config = {
-        **SMALL,
-        "num_workers": 2,
-        "max_worker_restarts": 2,
-        "env_config": {"trigger": str(trigger), "mode": "raise"},
-    }
-    agent = A3CAgent(config, FlakyCartPole)
+    agent = A3CAgent(flaky_config(trigger, "raise", max_worker_restarts=2), FlakyCartPole)
     agent.train()
     trigger.touch()
     with pytest.raises(
@@ -88,8 +85,7 @@ def test_a_worker_that_keeps_failing_stops_training_with_a_clear_error(ray_sessi
 
 def test_a_worker_that_failed_once_is_replaced_and_counted(ray_session, tmp_path):
     trigger = tmp_path / "fail"
-    config = {**SMALL, "num_workers": 2, "env_config": {"trigger": str(trigger), "mode": "exit_once"}}
-    agent = A2CAgent(config, FlakyCartPole)
+    agent = A2CAgent(flaky_config(trigger, "exit_once"), FlakyCartPole)
     trigger.touch()
     result = agent.train()
     agent.stop()
@@ -99,13 +95,7 @@ def test_a_worker_that_failed_once_is_replaced_and_counted(ray_session, tmp_path
 
 def test_a_hanging_worker_is_noticed_and_replaced(ray_session, tmp_path):
     trigger = tmp_path / "hang"
-    config = {
-        **SMALL,
-        "num_workers": 2,
-        "worker_timeout_s": 3.0,
-        "env_config": {"trigger": str(trigger), "mode": "hang"},
-    }
-    agent = A3CAgent(config, FlakyCartPole)
+    agent = A3CAgent(flaky_config(trigger, "hang", worker_timeout_s=3.0), FlakyCartPole)
     agent.train()
     trigger.touch()
     threading.Timer(1.0, trigger.unlink).start()  # both workers hang once; their replacements run normally
@@ -119,14 +109,7 @@ def test_a_hanging_worker_is_noticed_and_replaced(ray_session, tmp_path):
 
 def test_nan_gradients_are_rejected_counted_and_stop_training_past_the_limit(tmp_path):
     trigger = tmp_path / "nan"
-    config = {
-        **SMALL,
-        "num_workers": 2,
-        "execution": "local",
-        "max_bad_gradients": 5,
-        "env_config": {"trigger": str(trigger), "mode": "nan"},
-    }
-    agent = A3CAgent(config, FlakyCartPole)
+    agent = A3CAgent(flaky_config(trigger, "nan", execution="local", max_bad_gradients=5), FlakyCartPole)
     agent.train()
     weights = agent.learner.weights().copy()
     trigger.touch()
@@ -152,13 +135,7 @@ class BrokenResetCartPole(gym.Wrapper):
 
 def test_an_environment_that_raises_in_step_is_rebuilt_and_its_episode_dropped(tmp_path):
     trigger = tmp_path / "fail"
-    config = {
-        **SMALL,
-        "num_workers": 2,
-        "execution": "local",
-        "env_config": {"trigger": str(trigger), "mode": "raise_once"},
-    }
-    agent = A3CAgent(config, FlakyCartPole)
+    agent = A3CAgent(flaky_config(trigger, "raise_once", execution="local"), FlakyCartPole)
     agent.train()
     old_envs = [env for worker in agent.pool.workers for env in worker.envs]
     trigger.touch()
