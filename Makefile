@@ -11,7 +11,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: install tutorial test lint
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+.PHONY: install tutorial test lint bench bench-quick
 install: $(STAMP)
 
 tutorial: $(STAMP)
@@ -22,3 +28,10 @@ lint: $(STAMP)
 
 test: lint
 	$(PY) -m pytest
+
+# benchmarks/run.py against Stable-Baselines3 (installs the bench extras): BENCHMARKS.md
+bench: $(BENCH_STAMP)
+	$(PY) benchmarks/run.py
+
+bench-quick: $(BENCH_STAMP)
+	$(PY) benchmarks/run.py --quick

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from typing import Any
 
 # Ray passes objects up to this size inside the task call instead of through its shared-memory
@@ -15,7 +16,14 @@ from typing import Any
 # that roughly doubled the updates per second on 2 cores (benchmarks/throughput.py). Set here, at import,
 # so that it also applies when the user calls ray.init() themselves, as the tutorial does; an
 # explicit setting in the environment wins.
+_USER_SET_INLINE_SIZE = "RAY_max_direct_call_object_size" in os.environ
 os.environ.setdefault("RAY_max_direct_call_object_size", str(4 * 1024 * 1024))
+# A Ray started before this import did not see the setting (RayPool warns about it).
+RAY_STARTED_WITHOUT_INLINE_SIZE = (
+    not _USER_SET_INLINE_SIZE
+    and "ray" in sys.modules
+    and bool(getattr(sys.modules["ray"], "is_initialized", bool)())
+)
 
 __version__ = "0.1.0"
 

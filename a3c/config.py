@@ -70,6 +70,13 @@ COMMON_SCHEMA: dict[str, Option] = {
         4, (int,), _non_negative, "an int >= 0", "Ray actors sampling in parallel; 0 samples in the driver"
     ),
     "num_envs_per_worker": Option(1, (int,), _positive, "an int >= 1", "environments stepped together by each worker"),
+    "vectorize_envs": Option(
+        True,
+        (bool,),
+        None,
+        "True or False",
+        "with several envs per worker, step gymnasium's numpy-vectorized version when the env ships one (CartPole)",
+    ),
     "batch_size": Option(16, (int,), _positive, "an int >= 1", "simulator steps per partial rollout (per environment)"),
     "gamma": Option(0.98, (float, int), lambda v: 0 < v <= 1, "a number in (0, 1]", "discount factor"),
     "lambda": Option(0.95, (float, int), _unit_interval, "a number in [0, 1]", "GAE lambda (1.0: n-step returns)"),
@@ -84,6 +91,13 @@ COMMON_SCHEMA: dict[str, Option] = {
     ),
     "grad_clip": Option(
         40.0, (float, int), _positive, "a number > 0, or None", "clip gradients to this global norm", True
+    ),
+    "reward_scale": Option(
+        1.0,
+        (float, int),
+        _positive,
+        "a number > 0",
+        "rewards are multiplied by this in the losses (reported episode rewards stay unscaled)",
     ),
     "vf_loss_coeff": Option(0.5, (float, int), _non_negative, "a number >= 0", "weight of the value loss"),
     "entropy_coeff": Option(

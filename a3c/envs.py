@@ -66,13 +66,42 @@ def make_env(env: EnvSpec, env_config: dict[str, Any] | None = None) -> gym.Env:
     raise EnvError(f"env must be a gymnasium id or a callable returning an env, got {type(env).__name__}")
 
 
+def make_native_vector_env(env: EnvSpec, env_config: dict[str, Any], num_envs: int) -> Any | None:
+    """gymnasium's own numpy-vectorized `env` (one array op steps all copies), or None if it has none.
+
+    Only registered ids whose `vector_entry_point` builds a numpy env with next-step autoreset
+    qualify (CartPole); everything else is stepped one `env.step` at a time.
+    """
+    if not isinstance(env, str) or env not in gym.registry or gym.spec(env).vector_entry_point is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is out of date.*")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        try:
+            vector_env = gym.make_vec(env, num_envs=num_envs, vectorization_mode="vector_entry_point", **env_config)
+        except Exception:  # noqa: BLE001 - e.g. a JAX implementation without jax installed
+            return None
+    autoreset = vector_env.metadata.get("autoreset_mode")
+    if getattr(autoreset, "name", autoreset) != "NEXT_STEP" or not isinstance(
+        vector_env.single_observation_space, gym.spaces.Box
+    ):
+        vector_env.close()
+        return None
+    return vector_env
+
+
 def space_info(env: gym.Env) -> SpaceInfo:
-    """Check the spaces: a Box observation and a Discrete action are what the models handle."""
-    if not isinstance(env.observation_space, gym.spaces.Box):
-        raise EnvError(f"observation space must be a Box, got {env.observation_space}")
-    if not isinstance(env.action_space, gym.spaces.Discrete):
-        raise EnvError(f"action space must be Discrete, got {env.action_space}")
-    return SpaceInfo(tuple(int(d) for d in env.observation_space.shape), int(env.action_space.n))
+    """Check the spaces: a Box observation and a Discrete action are what the models handle.
+
+    A vector env is described by the spaces of one copy.
+    """
+    observation_space = getattr(env, "single_observation_space", env.observation_space)
+    action_space = getattr(env, "single_action_space", env.action_space)
+    if not isinstance(observation_space, gym.spaces.Box):
+        raise EnvError(f"observation space must be a Box, got {observation_space}")
+    if not isinstance(action_space, gym.spaces.Discrete):
+        raise EnvError(f"action space must be Discrete, got {action_space}")
+    return SpaceInfo(tuple(int(d) for d in observation_space.shape), int(action_space.n))
 
 
 class Preprocessor:
@@ -99,3 +128,11 @@ class Preprocessor:
         if self.scales:
             return (flat - self.center) / self.half_range
         return flat
+
+    def batch(self, obs: Any) -> np.ndarray:
+        """The same for a batch of observations [N, ...] -> [N, obs_size]."""
+        rows = np.asarray(obs, dtype=np.float32)
+        rows = rows.reshape(rows.shape[0], -1)
+        if self.scales:
+            return (rows - self.center) / self.half_range
+        return rows

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from a3c.core.numpy_model import NumpyActorCritic, log_softmax, sample_actions
+from a3c.core.numpy_model import NumpyActorCritic, log_softmax, sample_from_log_probs
 from a3c.core.returns import compute_gae, normalize_advantages
-from a3c.envs import EnvError, EnvSpec, Preprocessor, env_name, make_env, space_info
+from a3c.envs import EnvError, EnvSpec, Preprocessor, env_name, make_env, make_native_vector_env, space_info
 from a3c.filters import make_filter
 
 
@@ -35,10 +35,13 @@ class Rollout:
     episode_rewards: list[float] = field(default_factory=list)
     episode_lengths: list[int] = field(default_factory=list)
     num_env_errors: int = 0
+    # [T, N] or None (all valid): False where a next-step-autoreset vector env was resetting
+    # (that step's action was ignored; it is no transition and is dropped after GAE).
+    valid: np.ndarray | None = None
 
     @property
     def num_steps(self) -> int:
-        return int(self.rewards.size)
+        return int(self.rewards.size if self.valid is None else self.valid.sum())
 
 
 @dataclass
@@ -108,18 +111,44 @@ class RolloutWorker:
         seed = worker_seed(config["seed"], worker_index)
         self.rng = np.random.default_rng(seed)
         self.env_spec = env
-        self.envs = [make_env(env, config["env_config"]) for _ in range(config["num_envs_per_worker"])]
+        num_envs = config["num_envs_per_worker"]
+        self.vector_env = None
+        if num_envs > 1 and config.get("vectorize_envs", True):
+            self.vector_env = make_native_vector_env(env, config["env_config"], num_envs)
+        self.envs = [] if self.vector_env else [make_env(env, config["env_config"]) for _ in range(num_envs)]
+        self.num_envs = num_envs
         self.num_env_errors = 0
-        self.spaces = space_info(self.envs[0])
-        self.preprocess = Preprocessor(self.envs[0].observation_space, config["scale_observations"])
+        probe = self.vector_env or self.envs[0]
+        self.spaces = space_info(probe)
+        self.preprocess = Preprocessor(
+            getattr(probe, "single_observation_space", probe.observation_space), config["scale_observations"]
+        )
         model = config["model"]
         self.policy = NumpyActorCritic(
             self.spaces.obs_size, self.spaces.num_actions, model["fcnet_hiddens"], model["fcnet_activation"]
         )
         self.obs_filter = make_filter(config["observation_filter"], (self.spaces.obs_size,))
-        self.obs = np.stack([self._reset(i, None if seed is None else seed + i) for i in range(len(self.envs))])
-        self.running_rewards = np.zeros(len(self.envs))
-        self.running_lengths = np.zeros(len(self.envs), dtype=np.int64)
+        if self.vector_env is not None:
+            self.obs = self._reset_vector(seed)
+        else:
+            self.obs = np.stack([self._reset(i, None if seed is None else seed + i) for i in range(num_envs)])
+        self.running_rewards = np.zeros(num_envs)
+        self.running_lengths = np.zeros(num_envs, dtype=np.int64)
+
+    def _reset_vector(self, seed: int | None = None) -> np.ndarray:
+        """Reset every copy of the vector env (rebuilding it when reset raises), like `_reset`."""
+        self.prev_done = np.zeros(self.num_envs, dtype=bool)
+        for _ in range(MAX_RESET_FAILURES):
+            try:
+                return self.preprocess.batch(self.vector_env.reset(seed=seed)[0])
+            except Exception as error:  # noqa: BLE001 - a user's environment may raise anything
+                self.num_env_errors += 1
+                last_error = error
+                self.vector_env = make_native_vector_env(self.env_spec, self.config["env_config"], self.num_envs)
+        raise EnvError(
+            f"environment {env_name(self.env_spec)} failed on every reset "
+            f"({MAX_RESET_FAILURES} tries, rebuilt after each): {last_error!r}"
+        )
 
     def _reset(self, index: int, seed: int | None = None) -> np.ndarray:
         """Reset one environment; if reset raises, rebuild it and try again, then give up clearly."""
@@ -155,6 +184,8 @@ class RolloutWorker:
 
     def sample(self) -> Rollout:
         """Run `batch_size` steps in every environment with the current weights."""
+        if self.vector_env is not None:
+            return self._sample_vector()
         steps, num_envs = self.config["batch_size"], len(self.envs)
         obs_buf = np.zeros((steps, num_envs, self.spaces.obs_size), dtype=np.float32)
         actions = np.zeros((steps, num_envs), dtype=np.int64)
@@ -167,12 +198,14 @@ class RolloutWorker:
         episode_rewards: list[float] = []
         episode_lengths: list[int] = []
         step_errors = 0
+        rows, uniforms = np.arange(num_envs), self.rng.random((steps, num_envs))
         for t in range(steps):
             policy_input = self.obs_filter(self.obs)
             logits, step_values = self.policy.forward(policy_input)
-            step_actions = sample_actions(logits, self.rng)
+            log_probs = log_softmax(logits)
+            step_actions = sample_from_log_probs(log_probs, uniforms[t])
             obs_buf[t], actions[t], values[t] = policy_input, step_actions, step_values
-            logp[t] = log_softmax(logits)[np.arange(num_envs), step_actions]
+            logp[t] = log_probs[rows, step_actions]
             for i, env in enumerate(self.envs):
                 try:
                     next_obs, reward, term, trunc, _ = env.step(int(step_actions[i]))
@@ -217,6 +250,76 @@ class RolloutWorker:
             self._take_env_errors(),
         )
 
+    def _sample_vector(self) -> Rollout:
+        """`sample` for a numpy-vectorized env: one array step for all copies, next-step autoreset.
+
+        A copy that ended at step t is reset by the env at step t+1 (its action ignored, reward 0):
+        that step is marked invalid. On truncation the observation returned is the final one, so
+        its value bootstraps the cut episode directly.
+        """
+        steps, num_envs = self.config["batch_size"], self.num_envs
+        obs_buf = np.zeros((steps, num_envs, self.spaces.obs_size), dtype=np.float32)
+        actions = np.zeros((steps, num_envs), dtype=np.int64)
+        logp = np.zeros((steps, num_envs), dtype=np.float32)
+        rewards = np.zeros((steps, num_envs), dtype=np.float32)
+        values = np.zeros((steps, num_envs), dtype=np.float32)
+        terminated = np.zeros((steps, num_envs), dtype=bool)
+        truncated = np.zeros((steps, num_envs), dtype=bool)
+        final_values = np.zeros((steps, num_envs), dtype=np.float32)
+        valid = np.ones((steps, num_envs), dtype=bool)
+        episode_rewards: list[float] = []
+        episode_lengths: list[int] = []
+        rows, uniforms = np.arange(num_envs), self.rng.random((steps, num_envs))
+        for t in range(steps):
+            valid[t] = live = ~self.prev_done
+            if live.any():
+                self.obs_filter(self.obs[live])  # statistics of real observations only
+            policy_input = self.obs_filter(self.obs, update=False)
+            logits, step_values = self.policy.forward(policy_input)
+            log_probs = log_softmax(logits)
+            step_actions = sample_from_log_probs(log_probs, uniforms[t])
+            obs_buf[t], actions[t], values[t] = policy_input, step_actions, step_values
+            logp[t] = log_probs[rows, step_actions]
+            try:
+                next_obs, reward, term, trunc, _ = self.vector_env.step(step_actions)
+            except Exception:  # noqa: BLE001 - cut every episode here, rebuild, go on
+                self.num_env_errors += 1
+                truncated[t], final_values[t] = live, values[t]
+                self.running_rewards[:], self.running_lengths[:] = 0.0, 0
+                self.vector_env = make_native_vector_env(self.env_spec, self.config["env_config"], num_envs)
+                self.obs = self._reset_vector()
+                continue
+            rewards[t], terminated[t], truncated[t] = reward, term, trunc
+            self.running_rewards += np.where(live, reward, 0.0)
+            self.running_lengths += live
+            next_obs = self.preprocess.batch(next_obs)
+            done = np.asarray(term | trunc, dtype=bool)
+            cut = np.asarray(trunc & ~term, dtype=bool)
+            if cut.any():
+                final_values[t, cut] = self.policy.forward(self.obs_filter(next_obs[cut], update=False))[1]
+            for i in np.flatnonzero(done):
+                episode_rewards.append(float(self.running_rewards[i]))
+                episode_lengths.append(int(self.running_lengths[i]))
+            self.running_rewards[done], self.running_lengths[done] = 0.0, 0
+            self.prev_done = done
+            self.obs = next_obs
+        last_values = self.policy.forward(self.obs_filter(self.obs, update=False))[1]
+        return Rollout(
+            obs_buf,
+            actions,
+            logp,
+            rewards,
+            values,
+            terminated,
+            truncated,
+            final_values,
+            last_values,
+            episode_rewards,
+            episode_lengths,
+            self._take_env_errors(),
+            valid,
+        )
+
     def _take_env_errors(self) -> int:
         count, self.num_env_errors = self.num_env_errors, 0
         return count
@@ -227,7 +330,7 @@ class RolloutWorker:
             self.set_weights(weights, filter_state)
         rollout = self.sample()
         advantages, targets = compute_gae(
-            rollout.rewards,
+            rollout.rewards * np.float32(self.config.get("reward_scale", 1.0)),
             rollout.values,
             rollout.terminated,
             rollout.truncated,
@@ -236,14 +339,14 @@ class RolloutWorker:
             self.config["gamma"],
             self.config["lambda"],
         )
-        rows = rollout.num_steps
+        keep = slice(None) if rollout.valid is None else rollout.valid.reshape(-1)
         return TrainBatch(
-            rollout.obs.reshape(rows, -1),
-            rollout.actions.reshape(-1),
-            rollout.logp.reshape(-1),
-            rollout.values.reshape(-1),
-            advantages.reshape(-1),
-            targets.reshape(-1),
+            rollout.obs.reshape(rollout.rewards.size, -1)[keep],
+            rollout.actions.reshape(-1)[keep],
+            rollout.logp.reshape(-1)[keep],
+            rollout.values.reshape(-1)[keep],
+            advantages.reshape(-1)[keep],
+            targets.reshape(-1)[keep],
             rollout.episode_rewards,
             rollout.episode_lengths,
             self.obs_filter.take_delta(),

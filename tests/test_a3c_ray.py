@@ -70,3 +70,19 @@ def test_weights_from_ray_training_are_usable_in_process(ray_session):
     local.set_weights(weights)
     for name, value in local.get_weights().items():
         np.testing.assert_array_equal(value, weights[name])
+
+
+def test_ray_started_before_importing_a3c_is_reported():
+    """Weights then go through the object store (half the speed): the user is told how to fix it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import ray; ray.init(include_dashboard=False, num_cpus=1)\n"
+        "import a3c; from a3c import A3CAgent\n"
+        "A3CAgent({'num_workers': 1, 'model': {'fcnet_hiddens': [8]}}, 'CartPole-v0').stop()\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "RAY_max_direct_call_object_size"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Import a3c before ray.init()" in out.stdout + out.stderr

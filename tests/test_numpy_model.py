@@ -71,3 +71,15 @@ def test_loss_gradient_matches_torch_autograd(hiddens, activation, coeffs):
 def test_wrong_number_of_weights_is_an_error():
     with pytest.raises(ValueError, match="expected"):
         NumpyActorCritic(4, 2, [8]).set_flat_weights(np.zeros(3, dtype=np.float32))
+
+
+def test_sampling_from_log_probs_follows_the_distribution():
+    from a3c.core.numpy_model import log_softmax, sample_from_log_probs
+
+    logits = np.array([[0.3, -1.2, 2.0]], dtype=np.float32)
+    probs = np.exp(log_softmax(logits))[0]
+    grid = (np.arange(10_000) + 0.5) / 10_000  # evenly spread uniforms: frequencies are exact to 1e-4
+    actions = sample_from_log_probs(np.repeat(log_softmax(logits), grid.size, axis=0), grid)
+    np.testing.assert_allclose(np.bincount(actions, minlength=3) / grid.size, probs, atol=2e-4)
+    # a uniform of (almost) 1 never yields an action past the last one, even with rounding
+    assert sample_from_log_probs(log_softmax(logits), np.array([1.0 - 1e-12]))[0] == 2

@@ -87,6 +87,7 @@ def test_ppo_update_reports_its_statistics_and_counts_steps():
             **SMALL,
             "num_workers": 0,
             "num_envs_per_worker": 2,
+            "vectorize_envs": False,  # exact counts: no next-step autoreset steps to drop
             "batch_size": 16,
             "train_batch_size": 64,
             "sgd_minibatch_size": 32,

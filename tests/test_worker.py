@@ -53,3 +53,47 @@ def test_truncated_episode_is_bootstrapped_not_terminated():
 def test_sampling_is_reproducible_with_a_seed():
     a, b = make_worker(), make_worker()
     np.testing.assert_array_equal(a.sample().actions, b.sample().actions)
+
+
+def test_vectorized_cartpole_marks_autoreset_steps_invalid_and_drops_them():
+    worker = make_worker(batch_size=60, num_envs_per_worker=8)
+    assert worker.vector_env is not None  # gymnasium ships a numpy CartPole: used for several envs
+    rollout = worker.sample()
+    done = rollout.terminated | rollout.truncated
+    expected_valid = np.ones_like(done)
+    expected_valid[1:] = ~done[:-1]  # the step after an episode ends is the env resetting itself
+    np.testing.assert_array_equal(rollout.valid, expected_valid)
+    assert (rollout.rewards[rollout.valid] == 1.0).all() and (rollout.rewards[~rollout.valid] == 0.0).all()
+    assert rollout.num_steps == expected_valid.sum() < 60 * 8
+    batch = worker.sample_batch()
+    assert batch.obs.shape[0] == batch.num_steps == batch.advantages.shape[0] == batch.actions.shape[0]
+
+
+def test_vectorized_truncation_is_bootstrapped_from_the_final_observation():
+    worker = make_worker(batch_size=5, num_envs_per_worker=4, env_config={"max_episode_steps": 3})
+    rollout = worker.sample()
+    assert rollout.truncated[2].all() and not rollout.terminated[2].any()
+    assert (rollout.final_values[2] != 0.0).all()
+    assert not rollout.valid[3].any() and rollout.valid[4].all()
+    assert rollout.episode_lengths == [3, 3, 3, 3]
+
+
+def test_vectorized_and_one_by_one_stepping_play_the_same_game():
+    lengths = {}
+    for vectorize in (True, False):
+        worker = make_worker(batch_size=250, num_envs_per_worker=16, vectorize_envs=vectorize)
+        assert (worker.vector_env is not None) == vectorize
+        lengths[vectorize] = worker.sample().episode_lengths
+    means = {k: np.mean(v) for k, v in lengths.items()}
+    assert min(len(v) for v in lengths.values()) > 100
+    assert abs(means[True] - means[False]) < 0.15 * means[False], means
+
+
+def test_reward_scale_scales_what_the_losses_see_not_the_reported_rewards():
+    batches = []
+    for scale in (1.0, 0.5):
+        worker = make_worker(batch_size=60, reward_scale=scale)
+        worker.set_weights(np.zeros(worker.policy.num_params, dtype=np.float32))  # V = 0 everywhere
+        batches.append(worker.sample_batch())
+    np.testing.assert_allclose(batches[1].value_targets, 0.5 * batches[0].value_targets, rtol=1e-6)
+    assert batches[1].episode_rewards == batches[0].episode_rewards and batches[0].episode_rewards

