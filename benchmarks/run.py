@@ -311,6 +311,13 @@ def fmt(value: float | None, digits: int = 1, unit: str = "") -> str:
     return "-" if value is None else f"{value:,.{digits}f}{unit}"
 
 
+def show(value: float | int | None) -> str:
+    """A ratio as latest.md lists it: null, an int as is, a float to 3 decimals."""
+    if value is None:
+        return "null"
+    return str(value) if isinstance(value, int) else f"{value:.3f}"
+
+
 class Report:
     """Collects figures, prints each table as it is measured, saves JSON after every section."""
 
@@ -353,7 +360,7 @@ class Report:
             "Ratios (targets in BENCHMARKS.md):",
             "",
         ]
-        head += [f"- `{key}`: {fmt(self.data[key], 3) if self.data[key] is not None else 'null'}" for key in RATIO_KEYS]
+        head += [f"- `{key}`: {show(self.data[key])}" for key in RATIO_KEYS]
         (self.out_dir / "latest.md").write_text("\n".join(head) + "\n\n" + "\n".join(self.lines))
 
 
