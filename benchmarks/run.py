@@ -1,14 +1,14 @@
 """The benchmark: a3c against the physical limit and against Stable-Baselines3, in one run.
 
-    make bench            # full run (about an hour): writes benchmarks/results/latest.{json,md}
-    make bench-quick      # --quick: one seed, short caps, under 5 minutes
+    make bench            # full run (35-60 min): writes benchmarks/results/latest.{json,md}
+    make bench-quick      # --quick: one seed, short caps, under 5 minutes: benchmarks/results/quick/
     .venv/bin/python benchmarks/run.py --help
 
 Sections, each printed as a markdown table as soon as it is measured:
   limit        raw gymnasium env.step rate per core (random actions); one policy forward pass
   throughput   A3C train() loop on CartPole-v0: env steps/s, gradients/s, driver wait/apply/
                dispatch per gradient, peak memory of all processes; workers x batch_size grid,
-               plus the tuned config; Stable-Baselines3 A2C's env steps/s with zoo settings
+               plus the tuned configs; Stable-Baselines3 A2C's env steps/s with zoo settings
   tutorial     examples/tutorial.py's CartPole-v0 part (16 workers, batch 16, 100 iterations)
   cartpole     time to solve CartPole-v0 (mean of last 100 episodes >= 195) from construction
   mountaincar  time to solve MountainCar-v0 (>= -110), capped per run
@@ -645,8 +645,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per solve-time entry (full mode)")
     parser.add_argument("--cartpole-cap-s", type=float, default=120.0, help="time cap per CartPole run")
     parser.add_argument("--mountaincar-cap-s", type=float, default=600.0, help="time cap per MountainCar run")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="where latest.json goes")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where latest.json and latest.md go (default benchmarks/results; with --quick, benchmarks/results/quick)",
+    )
     args = parser.parse_args()
+    if args.out is None:  # a quick run never overwrites the full run's figures
+        args.out = ROOT / "benchmarks" / "results" / ("quick" if args.quick else "")
     args.seeds_list = list(range(args.seeds))
     try:
         import psutil  # noqa: F401
