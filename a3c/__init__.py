@@ -13,9 +13,9 @@ from typing import Any
 
 # Ray passes objects up to this size inside the task call instead of through its shared-memory
 # store. A3C ships one weight vector and one gradient (~270 KB for [256, 256]) per update; inline,
-# that roughly doubled the updates per second on 2 cores (benchmarks/throughput.py). Set here, at import,
-# so that it also applies when the user calls ray.init() themselves, as the tutorial does; an
-# explicit setting in the environment wins.
+# that roughly doubled the updates per second on 2 cores (`benchmarks/run.py --sections
+# throughput`). Set here, at import, so that it also applies when the user calls ray.init()
+# themselves after importing a3c, as the tutorial does; an explicit setting in the environment wins.
 _USER_SET_INLINE_SIZE = "RAY_max_direct_call_object_size" in os.environ
 os.environ.setdefault("RAY_max_direct_call_object_size", str(4 * 1024 * 1024))
 # A Ray started before this import did not see the setting (RayPool warns about it).

@@ -25,6 +25,8 @@ class RunningStat:
 
     def push(self, rows: np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.float64).reshape(-1, *self.mean.shape)
+        if rows.shape[0] == 0:
+            return
         other = RunningStat(self.mean.shape)
         other.count = rows.shape[0]
         other.mean = rows.mean(axis=0)
@@ -68,10 +70,14 @@ class MeanStdFilter:
 
     def __call__(self, obs: np.ndarray, update: bool = True) -> np.ndarray:
         if update:
-            self.stat.push(obs)
-            self.delta.push(obs)
+            self.update(obs)
         normalized = (obs - self.stat.mean) / (self.stat.std + 1e-8)
         return np.clip(normalized, -self.clip, self.clip).astype(np.float32)
+
+    def update(self, rows: np.ndarray) -> None:
+        """Learn from observations [B, ...] without normalizing them."""
+        self.stat.push(rows)
+        self.delta.push(rows)
 
     def take_delta(self) -> dict[str, Any]:
         """What this copy saw since the last call; resets it."""
@@ -89,6 +95,9 @@ class NoFilter:
 
     def __call__(self, obs: np.ndarray, update: bool = True) -> np.ndarray:
         return obs
+
+    def update(self, rows: np.ndarray) -> None:
+        pass
 
     def take_delta(self) -> None:
         return None

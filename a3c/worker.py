@@ -8,6 +8,7 @@ a rollout of `batch_size` steps picks up where the previous one stopped.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,25 @@ class Rollout:
     @property
     def num_steps(self) -> int:
         return int(self.rewards.size if self.valid is None else self.valid.sum())
+
+    @classmethod
+    def empty(cls, steps: int, num_envs: int, obs_size: int) -> Rollout:
+        """Zeroed buffers for `steps` steps of `num_envs` environments, filled in by the worker."""
+
+        def zeros(dtype: type = np.float32) -> np.ndarray:
+            return np.zeros((steps, num_envs), dtype=dtype)
+
+        return cls(
+            obs=np.zeros((steps, num_envs, obs_size), dtype=np.float32),
+            actions=zeros(np.int64),
+            logp=zeros(),
+            rewards=zeros(),
+            values=zeros(),
+            terminated=zeros(bool),
+            truncated=zeros(bool),
+            final_values=zeros(),
+            last_values=np.zeros(num_envs, dtype=np.float32),
+        )
 
 
 @dataclass
@@ -136,29 +156,28 @@ class RolloutWorker:
         self.running_lengths = np.zeros(num_envs, dtype=np.int64)
 
     def _reset_vector(self, seed: int | None = None) -> np.ndarray:
-        """Reset every copy of the vector env (rebuilding it when reset raises), like `_reset`."""
+        """Reset every copy of the vector env, rebuilding it when reset raises, like `_reset`."""
         self.prev_done = np.zeros(self.num_envs, dtype=bool)
-        for _ in range(MAX_RESET_FAILURES):
-            try:
-                return self.preprocess.batch(self.vector_env.reset(seed=seed)[0])
-            except Exception as error:  # noqa: BLE001 - a user's environment may raise anything
-                self.num_env_errors += 1
-                last_error = error
-                self.vector_env = make_native_vector_env(self.env_spec, self.config["env_config"], self.num_envs)
-        raise EnvError(
-            f"environment {env_name(self.env_spec)} failed on every reset "
-            f"({MAX_RESET_FAILURES} tries, rebuilt after each): {last_error!r}"
-        )
+
+        def rebuild() -> None:
+            self.vector_env = make_native_vector_env(self.env_spec, self.config["env_config"], self.num_envs)
+
+        return self._reset_with_retries(lambda: self.preprocess.batch(self.vector_env.reset(seed=seed)[0]), rebuild)
 
     def _reset(self, index: int, seed: int | None = None) -> np.ndarray:
         """Reset one environment; if reset raises, rebuild it and try again, then give up clearly."""
+        return self._reset_with_retries(
+            lambda: self.preprocess(self.envs[index].reset(seed=seed)[0]), lambda: self._rebuild(index)
+        )
+
+    def _reset_with_retries(self, reset: Callable[[], np.ndarray], rebuild: Callable[[], None]) -> np.ndarray:
         for _ in range(MAX_RESET_FAILURES):
             try:
-                return self.preprocess(self.envs[index].reset(seed=seed)[0])
+                return reset()
             except Exception as error:  # noqa: BLE001 - a user's environment may raise anything
                 self.num_env_errors += 1
                 last_error = error
-                self._rebuild(index)
+                rebuild()
         raise EnvError(
             f"environment {env_name(self.env_spec)} failed on every reset "
             f"({MAX_RESET_FAILURES} tries, rebuilt after each): {last_error!r}"
@@ -187,25 +206,12 @@ class RolloutWorker:
         if self.vector_env is not None:
             return self._sample_vector()
         steps, num_envs = self.config["batch_size"], len(self.envs)
-        obs_buf = np.zeros((steps, num_envs, self.spaces.obs_size), dtype=np.float32)
-        actions = np.zeros((steps, num_envs), dtype=np.int64)
-        logp = np.zeros((steps, num_envs), dtype=np.float32)
-        rewards = np.zeros((steps, num_envs), dtype=np.float32)
-        values = np.zeros((steps, num_envs), dtype=np.float32)
-        terminated = np.zeros((steps, num_envs), dtype=bool)
-        truncated = np.zeros((steps, num_envs), dtype=bool)
-        final_values = np.zeros((steps, num_envs), dtype=np.float32)
-        episode_rewards: list[float] = []
-        episode_lengths: list[int] = []
+        rollout = Rollout.empty(steps, num_envs, self.spaces.obs_size)
+        truncated, final_values = rollout.truncated, rollout.final_values
         step_errors = 0
-        rows, uniforms = np.arange(num_envs), self.rng.random((steps, num_envs))
+        uniforms = self.rng.random((steps, num_envs))
         for t in range(steps):
-            policy_input = self.obs_filter(self.obs)
-            logits, step_values = self.policy.forward(policy_input)
-            log_probs = log_softmax(logits)
-            step_actions = sample_from_log_probs(log_probs, uniforms[t])
-            obs_buf[t], actions[t], values[t] = policy_input, step_actions, step_values
-            logp[t] = log_probs[rows, step_actions]
+            step_actions = self._policy_step(rollout, t, uniforms[t])
             for i, env in enumerate(self.envs):
                 try:
                     next_obs, reward, term, trunc, _ = env.step(int(step_actions[i]))
@@ -217,38 +223,46 @@ class RolloutWorker:
                             f"({step_errors} steps, rebuilt after each): {error!r}"
                         ) from None
                     self.num_env_errors += 1
-                    truncated[t, i], final_values[t, i] = True, values[t, i]  # cut here, bootstrap from V
+                    truncated[t, i], final_values[t, i] = True, rollout.values[t, i]  # cut here, bootstrap from V
                     self.running_rewards[i], self.running_lengths[i] = 0.0, 0
                     self._rebuild(i)
                     self.obs[i] = self._reset(i)
                     continue
-                rewards[t, i], terminated[t, i], truncated[t, i] = reward, term, trunc
+                rollout.rewards[t, i], rollout.terminated[t, i], truncated[t, i] = reward, term, trunc
                 self.running_rewards[i] += reward
                 self.running_lengths[i] += 1
                 next_obs = self.preprocess(next_obs)
                 if term or trunc:
                     if trunc and not term:
                         final_values[t, i] = self.policy.forward(self.obs_filter(next_obs[None], update=False))[1][0]
-                    episode_rewards.append(float(self.running_rewards[i]))
-                    episode_lengths.append(int(self.running_lengths[i]))
+                    rollout.episode_rewards.append(float(self.running_rewards[i]))
+                    rollout.episode_lengths.append(int(self.running_lengths[i]))
                     self.running_rewards[i], self.running_lengths[i] = 0.0, 0
                     next_obs = self.preprocess(env.reset()[0])
                 self.obs[i] = next_obs
-        last_values = self.policy.forward(self.obs_filter(self.obs, update=False))[1]
-        return Rollout(
-            obs_buf,
-            actions,
-            logp,
-            rewards,
-            values,
-            terminated,
-            truncated,
-            final_values,
-            last_values,
-            episode_rewards,
-            episode_lengths,
-            self._take_env_errors(),
-        )
+        return self._finish(rollout)
+
+    def _policy_step(
+        self, rollout: Rollout, t: int, uniforms: np.ndarray, live: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Sample actions for the current observations and record step t's input, action, log-prob, value.
+
+        The observation filter learns from the observations of real steps only (`live`).
+        """
+        self.obs_filter.update(self.obs if live is None else self.obs[live])
+        policy_input = self.obs_filter(self.obs, update=False)
+        logits, step_values = self.policy.forward(policy_input)
+        log_probs = log_softmax(logits)
+        step_actions = sample_from_log_probs(log_probs, uniforms)
+        rollout.obs[t], rollout.actions[t], rollout.values[t] = policy_input, step_actions, step_values
+        rollout.logp[t] = log_probs[np.arange(len(step_actions)), step_actions]
+        return step_actions
+
+    def _finish(self, rollout: Rollout) -> Rollout:
+        """Bootstrap value of the next observations, and the env errors counted during the rollout."""
+        rollout.last_values = self.policy.forward(self.obs_filter(self.obs, update=False))[1]
+        rollout.num_env_errors = self._take_env_errors()
+        return rollout
 
     def _sample_vector(self) -> Rollout:
         """`sample` for a numpy-vectorized env: one array step for all copies, next-step autoreset.
@@ -258,67 +272,36 @@ class RolloutWorker:
         its value bootstraps the cut episode directly.
         """
         steps, num_envs = self.config["batch_size"], self.num_envs
-        obs_buf = np.zeros((steps, num_envs, self.spaces.obs_size), dtype=np.float32)
-        actions = np.zeros((steps, num_envs), dtype=np.int64)
-        logp = np.zeros((steps, num_envs), dtype=np.float32)
-        rewards = np.zeros((steps, num_envs), dtype=np.float32)
-        values = np.zeros((steps, num_envs), dtype=np.float32)
-        terminated = np.zeros((steps, num_envs), dtype=bool)
-        truncated = np.zeros((steps, num_envs), dtype=bool)
-        final_values = np.zeros((steps, num_envs), dtype=np.float32)
-        valid = np.ones((steps, num_envs), dtype=bool)
-        episode_rewards: list[float] = []
-        episode_lengths: list[int] = []
-        rows, uniforms = np.arange(num_envs), self.rng.random((steps, num_envs))
+        rollout = Rollout.empty(steps, num_envs, self.spaces.obs_size)
+        rollout.valid = valid = np.ones((steps, num_envs), dtype=bool)
+        uniforms = self.rng.random((steps, num_envs))
         for t in range(steps):
             valid[t] = live = ~self.prev_done
-            if live.any():
-                self.obs_filter(self.obs[live])  # statistics of real observations only
-            policy_input = self.obs_filter(self.obs, update=False)
-            logits, step_values = self.policy.forward(policy_input)
-            log_probs = log_softmax(logits)
-            step_actions = sample_from_log_probs(log_probs, uniforms[t])
-            obs_buf[t], actions[t], values[t] = policy_input, step_actions, step_values
-            logp[t] = log_probs[rows, step_actions]
+            step_actions = self._policy_step(rollout, t, uniforms[t], live)
             try:
                 next_obs, reward, term, trunc, _ = self.vector_env.step(step_actions)
             except Exception:  # noqa: BLE001 - cut every episode here, rebuild, go on
                 self.num_env_errors += 1
-                truncated[t], final_values[t] = live, values[t]
+                rollout.truncated[t], rollout.final_values[t] = live, rollout.values[t]
                 self.running_rewards[:], self.running_lengths[:] = 0.0, 0
                 self.vector_env = make_native_vector_env(self.env_spec, self.config["env_config"], num_envs)
                 self.obs = self._reset_vector()
                 continue
-            rewards[t], terminated[t], truncated[t] = reward, term, trunc
+            rollout.rewards[t], rollout.terminated[t], rollout.truncated[t] = reward, term, trunc
             self.running_rewards += np.where(live, reward, 0.0)
             self.running_lengths += live
             next_obs = self.preprocess.batch(next_obs)
             done = np.asarray(term | trunc, dtype=bool)
             cut = np.asarray(trunc & ~term, dtype=bool)
             if cut.any():
-                final_values[t, cut] = self.policy.forward(self.obs_filter(next_obs[cut], update=False))[1]
+                rollout.final_values[t, cut] = self.policy.forward(self.obs_filter(next_obs[cut], update=False))[1]
             for i in np.flatnonzero(done):
-                episode_rewards.append(float(self.running_rewards[i]))
-                episode_lengths.append(int(self.running_lengths[i]))
+                rollout.episode_rewards.append(float(self.running_rewards[i]))
+                rollout.episode_lengths.append(int(self.running_lengths[i]))
             self.running_rewards[done], self.running_lengths[done] = 0.0, 0
             self.prev_done = done
             self.obs = next_obs
-        last_values = self.policy.forward(self.obs_filter(self.obs, update=False))[1]
-        return Rollout(
-            obs_buf,
-            actions,
-            logp,
-            rewards,
-            values,
-            terminated,
-            truncated,
-            final_values,
-            last_values,
-            episode_rewards,
-            episode_lengths,
-            self._take_env_errors(),
-            valid,
-        )
+        return self._finish(rollout)
 
     def _take_env_errors(self) -> int:
         count, self.num_env_errors = self.num_env_errors, 0

@@ -65,3 +65,15 @@ def test_filter_statistics_survive_a_checkpoint(tmp_path):
     policy = SavedPolicy(tmp_path)
     assert policy.obs_filter.stat.count == agent.obs_filter.stat.count
     assert len(policy.evaluate(episodes=2, seed=0).rewards) == 2
+
+
+def test_update_with_no_rows_changes_nothing():
+    """A vector env step where every copy was resetting brings no observation to learn from."""
+    from a3c.filters import MeanStdFilter
+
+    obs_filter = MeanStdFilter((3,))
+    obs_filter.update(np.ones((4, 3)))
+    before = obs_filter.take_delta()
+    obs_filter.update(np.zeros((0, 3)))
+    assert obs_filter.stat.count == 4 and np.isfinite(obs_filter.stat.mean).all()
+    assert obs_filter.take_delta()["count"] == 0 and before["count"] == 4
