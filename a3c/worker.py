@@ -158,11 +158,16 @@ class RolloutWorker:
     def _reset_vector(self, seed: int | None = None) -> np.ndarray:
         """Reset every copy of the vector env, rebuilding it when reset raises, like `_reset`."""
         self.prev_done = np.zeros(self.num_envs, dtype=bool)
+        return self._reset_with_retries(
+            lambda: self.preprocess.batch(self.vector_env.reset(seed=seed)[0]), self._rebuild_vector
+        )
 
-        def rebuild() -> None:
-            self.vector_env = make_native_vector_env(self.env_spec, self.config["env_config"], self.num_envs)
-
-        return self._reset_with_retries(lambda: self.preprocess.batch(self.vector_env.reset(seed=seed)[0]), rebuild)
+    def _rebuild_vector(self) -> None:
+        try:
+            self.vector_env.close()
+        except Exception:  # noqa: BLE001 - closing a broken environment may fail too
+            pass
+        self.vector_env = make_native_vector_env(self.env_spec, self.config["env_config"], self.num_envs)
 
     def _reset(self, index: int, seed: int | None = None) -> np.ndarray:
         """Reset one environment; if reset raises, rebuild it and try again, then give up clearly."""
@@ -284,7 +289,7 @@ class RolloutWorker:
                 self.num_env_errors += 1
                 rollout.truncated[t], rollout.final_values[t] = live, rollout.values[t]
                 self.running_rewards[:], self.running_lengths[:] = 0.0, 0
-                self.vector_env = make_native_vector_env(self.env_spec, self.config["env_config"], num_envs)
+                self._rebuild_vector()
                 self.obs = self._reset_vector()
                 continue
             rollout.rewards[t], rollout.terminated[t], rollout.truncated[t] = reward, term, trunc

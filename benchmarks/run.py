@@ -91,8 +91,7 @@ class PeakMemory:
         total = 0
         for proc in self.psutil.process_iter(["pid", "name", "cmdline", "memory_info"]):
             try:
-                cmd = " ".join(proc.info["cmdline"] or [])
-                if proc.info["pid"] == os.getpid() or "ray" in (proc.info["name"] or "") or "ray" in cmd:
+                if process_role(proc.info) is not None:
                     total += proc.info["memory_info"].rss
             except (self.psutil.Error, TypeError, AttributeError):
                 continue
@@ -116,6 +115,18 @@ class PeakMemory:
         return self.peak_bytes / 2**20
 
 
+def process_role(info: dict[str, Any]) -> str | None:
+    """'driver' (this process), 'workers' (Ray worker processes), 'ray_system' (Ray's servers) or None."""
+    name, cmd = info["name"] or "", " ".join(info["cmdline"] or [])
+    if info["pid"] == os.getpid():
+        return "driver"
+    if name.startswith("ray::") or "default_worker.py" in cmd:
+        return "workers"
+    if "ray" in name or "ray" in cmd or name in ("gcs_server", "raylet"):
+        return "ray_system"
+    return None
+
+
 def cpu_seconds_by_role() -> dict[str, float]:
     """CPU seconds used so far by this driver, by Ray's worker processes, and by Ray's own servers."""
     import psutil
@@ -123,16 +134,11 @@ def cpu_seconds_by_role() -> dict[str, float]:
     totals = {"driver": 0.0, "workers": 0.0, "ray_system": 0.0}
     for proc in psutil.process_iter(["pid", "name", "cmdline", "cpu_times"]):
         try:
-            name, cmd, times = proc.info["name"] or "", " ".join(proc.info["cmdline"] or []), proc.info["cpu_times"]
-            used = times.user + times.system
+            role, times = process_role(proc.info), proc.info["cpu_times"]
+            if role is not None:
+                totals[role] += times.user + times.system
         except (psutil.Error, TypeError, AttributeError):
             continue
-        if proc.info["pid"] == os.getpid():
-            totals["driver"] += used
-        elif name.startswith("ray::") or "default_worker.py" in cmd:
-            totals["workers"] += used
-        elif "ray" in name or "ray" in cmd or name in ("gcs_server", "raylet"):
-            totals["ray_system"] += used
     return totals
 
 
@@ -217,12 +223,10 @@ def sb3_model(algo: str, env_id: str, seed: int) -> tuple[Any, int]:
     import torch
 
     torch.set_num_threads(1)
-    try:
-        from stable_baselines3 import A2C, PPO
-        from stable_baselines3.common.env_util import make_vec_env
-        from stable_baselines3.common.vec_env import VecNormalize
-    except ImportError:
-        sys.exit("benchmarks/run.py needs stable-baselines3: run `make bench` or pip install -e '.[bench]'")
+    from stable_baselines3 import A2C, PPO  # main() checked that the bench extras are installed
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
     zoo = SB3_ZOO[f"{algo}/{env_id}"]
     kwargs = dict(zoo["kwargs"])
     for key in ("learning_rate", "clip_range"):
