@@ -20,9 +20,7 @@ _USER_SET_INLINE_SIZE = "RAY_max_direct_call_object_size" in os.environ
 os.environ.setdefault("RAY_max_direct_call_object_size", str(4 * 1024 * 1024))
 # A Ray started before this import did not see the setting (RayPool warns about it).
 RAY_STARTED_WITHOUT_INLINE_SIZE = (
-    not _USER_SET_INLINE_SIZE
-    and "ray" in sys.modules
-    and bool(getattr(sys.modules["ray"], "is_initialized", bool)())
+    not _USER_SET_INLINE_SIZE and "ray" in sys.modules and bool(getattr(sys.modules["ray"], "is_initialized", bool)())
 )
 
 __version__ = "0.1.0"

@@ -169,7 +169,9 @@ def train(
     checkpoint_every: Annotated[int, typer.Option(help="save a checkpoint every N iterations (0: only at end)")] = 10,
     keep_checkpoints: Annotated[int, typer.Option(help="how many of the newest checkpoints to keep (+ the best)")] = 3,
     seed: Annotated[int | None, typer.Option(help="seed for weights, environments and actions")] = None,
-    address: Annotated[str | None, typer.Option(help="Ray cluster address ('auto'); default: local Ray")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address ('auto'); default: a local Ray on loopback only")
+    ] = None,
     resume: Annotated[
         Path | None, typer.Option(help="continue the run in this directory from its last checkpoint")
     ] = None,

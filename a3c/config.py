@@ -63,6 +63,9 @@ MODEL_SCHEMA: dict[str, Option] = {
         "hidden layer sizes of the shared trunk",
     ),
     "fcnet_activation": Option("tanh", (str,), lambda v: v in ("tanh", "relu"), "'tanh' or 'relu'", "trunk activation"),
+    "vf_share_layers": Option(
+        True, (bool,), None, "True or False", "value head on the policy's trunk (False: a trunk of its own)"
+    ),
 }
 
 COMMON_SCHEMA: dict[str, Option] = {
@@ -142,7 +145,12 @@ COMMON_SCHEMA: dict[str, Option] = {
         20, (int,), _non_negative, "an int >= 0", "NaN/inf gradients rejected before training stops with an error"
     ),
     "ray_address": Option(
-        None, (str,), None, "a Ray address such as 'auto', or None", "cluster to join; None starts a local one", True
+        None,
+        (str,),
+        None,
+        "a Ray address such as 'auto', or None",
+        "cluster to join; None starts a local, loopback-only one",
+        True,
     ),
 }
 

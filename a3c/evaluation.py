@@ -38,10 +38,8 @@ class SavedPolicy:
         self.env_config: dict[str, Any] = config.get("env_config", {})
         self.scale_observations = bool(config.get("scale_observations", True))
         spaces = state["spaces"]
-        model = config["model"]
-        self.network = NumpyActorCritic(
-            int(np.prod(spaces["obs_shape"])), spaces["num_actions"], model["fcnet_hiddens"], model["fcnet_activation"]
-        )
+        obs_size = int(np.prod(spaces["obs_shape"]))
+        self.network = NumpyActorCritic.from_model_config(obs_size, spaces["num_actions"], config["model"])
         self.network.set_flat_weights(checkpoint.tensors["weights"].astype(np.float32))
         self.spaces = spaces
         self.obs_filter: MeanStdFilter | NoFilter = NoFilter()

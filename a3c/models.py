@@ -15,29 +15,36 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
 
 class SharedModel(nn.Module):
-    """Shared trunk, policy logits head, scalar value head; orthogonal init as in CleanRL."""
+    """Shared trunk, policy logits head, scalar value head; orthogonal init as in CleanRL.
 
-    def __init__(self, obs_size: int, num_actions: int, hiddens: list[int], activation: str = "tanh"):
+    With `share_layers=False` the value head gets a trunk of its own (RLlib's vf_share_layers=False,
+    SB3's default): the value loss then cannot pull the policy's features around, which matters
+    when value targets are large or shift fast (MountainCar-v0).
+    """
+
+    def __init__(
+        self, obs_size: int, num_actions: int, hiddens: list[int], activation: str = "tanh", share_layers: bool = True
+    ):
         super().__init__()
         self.obs_size = obs_size
         self.num_actions = num_actions
         self.hiddens = list(hiddens)
         self.activation = activation
-        layers: list[nn.Module] = []
-        width = obs_size
-        for hidden in hiddens:
-            layers += [_init(nn.Linear(width, hidden), np.sqrt(2)), ACTIVATIONS[activation]()]
-            width = hidden
-        self.trunk = nn.Sequential(*layers)
+        self.share_layers = share_layers
+        self.trunk = _mlp(obs_size, hiddens, activation)
+        self.value_trunk = None if share_layers else _mlp(obs_size, hiddens, activation)
+        width = hiddens[-1]
         self.policy_head = _init(nn.Linear(width, num_actions), 0.01)
         self.value_head = _init(nn.Linear(width, 1), 1.0)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.trunk(obs)
-        return self.policy_head(features), self.value_head(features).squeeze(-1)
+        value_features = features if self.value_trunk is None else self.value_trunk(obs)
+        return self.policy_head(features), self.value_head(value_features).squeeze(-1)
 
     def describe(self) -> str:
-        return f"Constructing fcnet {self.hiddens} {self.activation}"
+        separate = "" if self.share_layers else ", separate value network"
+        return f"Constructing fcnet {self.hiddens} {self.activation}{separate}"
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -54,6 +61,15 @@ class SharedModel(nn.Module):
         return torch.cat(grads).numpy().astype(np.float32, copy=False)
 
 
+def _mlp(obs_size: int, hiddens: list[int], activation: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    width = obs_size
+    for hidden in hiddens:
+        layers += [_init(nn.Linear(width, hidden), np.sqrt(2)), ACTIVATIONS[activation]()]
+        width = hidden
+    return nn.Sequential(*layers)
+
+
 def _init(layer: nn.Linear, gain: float) -> nn.Linear:
     nn.init.orthogonal_(layer.weight, gain)
     nn.init.zeros_(layer.bias)
@@ -61,4 +77,10 @@ def _init(layer: nn.Linear, gain: float) -> nn.Linear:
 
 
 def build_model(obs_size: int, num_actions: int, model_config: dict) -> SharedModel:
-    return SharedModel(obs_size, num_actions, model_config["fcnet_hiddens"], model_config["fcnet_activation"])
+    return SharedModel(
+        obs_size,
+        num_actions,
+        model_config["fcnet_hiddens"],
+        model_config["fcnet_activation"],
+        model_config.get("vf_share_layers", True),
+    )

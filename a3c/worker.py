@@ -143,10 +143,7 @@ class RolloutWorker:
         self.preprocess = Preprocessor(
             getattr(probe, "single_observation_space", probe.observation_space), config["scale_observations"]
         )
-        model = config["model"]
-        self.policy = NumpyActorCritic(
-            self.spaces.obs_size, self.spaces.num_actions, model["fcnet_hiddens"], model["fcnet_activation"]
-        )
+        self.policy = NumpyActorCritic.from_model_config(self.spaces.obs_size, self.spaces.num_actions, config["model"])
         self.obs_filter = make_filter(config["observation_filter"], (self.spaces.obs_size,))
         if self.vector_env is not None:
             self.obs = self._reset_vector(seed)

@@ -12,14 +12,14 @@ the losses), for 1000 iterations of 10 gradients (about 2.5M env steps).
 import time
 from pathlib import Path
 
-import ray
 import yaml
 
 from a3c import DEFAULT_CONFIG, A3CAgent
 
 ITERATIONS = 100
 
-ray.init(include_dashboard=False)
+# The notebook called ray.init() here. Left out, the first agent starts a local Ray itself, bound to
+# loopback only, with Ray's token authentication and no dashboard (a3c.execution.ray_pool.ensure_ray).
 
 config = DEFAULT_CONFIG.copy()
 config["num_workers"] = 16

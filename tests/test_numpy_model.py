@@ -9,25 +9,47 @@ from a3c.core.numpy_model import NumpyActorCritic, layer_shapes
 from a3c.models import build_model
 
 
-def twin_models(hiddens, activation, obs_size=5, num_actions=3):
+def twin_models(hiddens, activation, share_layers=True, obs_size=5, num_actions=3):
     torch.manual_seed(0)
-    model = build_model(obs_size, num_actions, {"fcnet_hiddens": hiddens, "fcnet_activation": activation})
+    model_config = {"fcnet_hiddens": hiddens, "fcnet_activation": activation, "vf_share_layers": share_layers}
+    model = build_model(obs_size, num_actions, model_config)
     with torch.no_grad():  # larger heads than the init, so every term of the gradient matters
         model.policy_head.weight.mul_(100)
-    numpy_model = NumpyActorCritic(obs_size, num_actions, hiddens, activation)
+    numpy_model = NumpyActorCritic.from_model_config(obs_size, num_actions, model_config)
     numpy_model.set_flat_weights(model.get_flat_weights())
     return model, numpy_model
 
 
-def test_layout_matches_torch_parameters():
-    model = build_model(4, 2, {"fcnet_hiddens": [256, 256], "fcnet_activation": "tanh"})
-    assert layer_shapes(4, 2, [256, 256]) == [tuple(p.shape) for p in model.parameters()]
+@pytest.mark.parametrize("share_layers", [True, False])
+def test_layout_matches_torch_parameters(share_layers):
+    config = {"fcnet_hiddens": [256, 256], "fcnet_activation": "tanh", "vf_share_layers": share_layers}
+    model = build_model(4, 2, config)
+    assert layer_shapes(4, 2, [256, 256], share_layers) == [tuple(p.shape) for p in model.parameters()]
 
 
+def test_a_separate_value_trunk_doubles_the_trunk_and_says_so():
+    shared = build_model(4, 2, {"fcnet_hiddens": [64, 64], "fcnet_activation": "tanh"})
+    separate = build_model(4, 2, {"fcnet_hiddens": [64, 64], "fcnet_activation": "tanh", "vf_share_layers": False})
+    trunk = (4 * 64 + 64) + (64 * 64 + 64)
+    assert separate.num_params() - shared.num_params() == trunk
+    assert separate.describe() == "Constructing fcnet [64, 64] tanh, separate value network"
+
+
+def test_separate_trunks_do_not_leak_value_gradients_into_the_policy_trunk():
+    model, numpy_model = twin_models([8], "tanh", share_layers=False)
+    rng = np.random.default_rng(3)
+    obs = rng.normal(size=(7, 5)).astype(np.float32)
+    # no policy term, no entropy: only the value loss has a gradient
+    result = numpy_model.loss_and_grad(obs, np.zeros(7, dtype=np.int64), np.zeros(7, np.float32), np.ones(7), 1.0, 0.0)
+    policy_trunk = 5 * 8 + 8
+    assert not result.grad[:policy_trunk].any() and result.grad[policy_trunk : 2 * policy_trunk].any()
+
+
+@pytest.mark.parametrize("share_layers", [True, False])
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 @pytest.mark.parametrize("hiddens", [[8], [16, 7]])
-def test_forward_matches_torch(hiddens, activation):
-    model, numpy_model = twin_models(hiddens, activation)
+def test_forward_matches_torch(hiddens, activation, share_layers):
+    model, numpy_model = twin_models(hiddens, activation, share_layers)
     obs = np.random.default_rng(1).normal(size=(6, 5)).astype(np.float32)
     logits, values = numpy_model.forward(obs)
     with torch.no_grad():
@@ -36,12 +58,13 @@ def test_forward_matches_torch(hiddens, activation):
     np.testing.assert_allclose(values, ref_values.numpy(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("share_layers", [True, False])
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 @pytest.mark.parametrize("hiddens", [[8], [16, 7]])
 @pytest.mark.parametrize("coeffs", [(0.5, 0.01), (1.0, 0.0), (0.0, 0.3)])
-def test_loss_gradient_matches_torch_autograd(hiddens, activation, coeffs):
+def test_loss_gradient_matches_torch_autograd(hiddens, activation, coeffs, share_layers):
     vf_coeff, ent_coeff = coeffs
-    model, numpy_model = twin_models(hiddens, activation)
+    model, numpy_model = twin_models(hiddens, activation, share_layers)
     rng = np.random.default_rng(2)
     obs = rng.normal(size=(11, 5)).astype(np.float32)
     actions = rng.integers(0, 3, size=11)

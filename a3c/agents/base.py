@@ -182,9 +182,8 @@ class Agent:
         self.num_bad_gradients = 0
         self.num_env_errors = 0
         self.pool = self._make_pool()
-        model = self.config["model"]
-        self._action_policy = NumpyActorCritic(
-            self.spaces.obs_size, self.spaces.num_actions, model["fcnet_hiddens"], model["fcnet_activation"]
+        self._action_policy = NumpyActorCritic.from_model_config(
+            self.spaces.obs_size, self.spaces.num_actions, self.config["model"]
         )
         self._action_rng = np.random.default_rng(self.config["seed"])
 

@@ -4,24 +4,29 @@ Why not torch in the workers: for a 16-step rollout, torch's per-call overhead c
 environment steps, and importing torch costs each worker process 2 s and 200 MB, which with 16
 workers on 2 cores is most of the start-up time. The math here is checked against torch autograd
 in tests/test_numpy_model.py. The flat layout is torch's `parameters()` order: for each trunk
-layer weight [out, in] then bias, then the policy head, then the value head.
+layer weight [out, in] then bias (the policy trunk, then the value trunk when the two do not share
+layers), then the policy head, then the value head.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 
-def layer_shapes(obs_size: int, num_actions: int, hiddens: list[int]) -> list[tuple[int, ...]]:
+def layer_shapes(
+    obs_size: int, num_actions: int, hiddens: list[int], share_layers: bool = True
+) -> list[tuple[int, ...]]:
     """Parameter shapes of SharedModel, in `parameters()` order."""
-    shapes: list[tuple[int, ...]] = []
+    trunk: list[tuple[int, ...]] = []
     width = obs_size
     for hidden in hiddens:
-        shapes += [(hidden, width), (hidden,)]
+        trunk += [(hidden, width), (hidden,)]
         width = hidden
-    return shapes + [(num_actions, width), (num_actions,), (1, width), (1,)]
+    trunks = trunk if share_layers else trunk + trunk
+    return trunks + [(num_actions, width), (num_actions,), (1, width), (1,)]
 
 
 def num_params(shapes: list[tuple[int, ...]]) -> int:
@@ -41,13 +46,33 @@ class LossAndGrad:
 class NumpyActorCritic:
     """Forward pass and loss gradient of SharedModel, with weights as views into one flat vector."""
 
-    def __init__(self, obs_size: int, num_actions: int, hiddens: list[int], activation: str = "tanh"):
+    def __init__(
+        self,
+        obs_size: int,
+        num_actions: int,
+        hiddens: list[int],
+        activation: str = "tanh",
+        share_layers: bool = True,
+    ):
         if activation not in ("tanh", "relu"):
             raise ValueError(f"activation must be 'tanh' or 'relu', got {activation!r}")
         self.activation = activation
-        self.shapes = layer_shapes(obs_size, num_actions, hiddens)
+        self.depth = len(hiddens)
+        self.share_layers = share_layers
+        self.shapes = layer_shapes(obs_size, num_actions, hiddens, share_layers)
         self.num_params = num_params(self.shapes)
         self.set_flat_weights(np.zeros(self.num_params, dtype=np.float32))
+
+    @classmethod
+    def from_model_config(cls, obs_size: int, num_actions: int, model: dict[str, Any]) -> NumpyActorCritic:
+        """The network a config's `model` dict describes (checkpoints before vf_share_layers: shared)."""
+        return cls(
+            obs_size,
+            num_actions,
+            model["fcnet_hiddens"],
+            model["fcnet_activation"],
+            model.get("vf_share_layers", True),
+        )
 
     def set_flat_weights(self, flat: np.ndarray) -> None:
         if flat.shape != (self.num_params,):
@@ -61,22 +86,41 @@ class NumpyActorCritic:
         # Stored as [out, in] like nn.Linear; keep the transposed views so forward is x @ W.
         self.weights = [arrays[i].T for i in range(0, len(arrays), 2)]
         self.biases = [arrays[i + 1] for i in range(0, len(arrays), 2)]
+        d = self.depth
+        self.policy_trunk = (self.weights[:d], self.biases[:d])
+        self.value_trunk = self.policy_trunk if self.share_layers else (self.weights[d : 2 * d], self.biases[d : 2 * d])
 
     def _act(self, z: np.ndarray) -> np.ndarray:
         return np.tanh(z) if self.activation == "tanh" else np.maximum(z, 0.0)
 
-    def _trunk(self, obs: np.ndarray) -> list[np.ndarray]:
-        """Activations of every trunk layer, the input first."""
+    def _trunk(self, obs: np.ndarray, trunk: tuple[list[np.ndarray], list[np.ndarray]]) -> list[np.ndarray]:
+        """Activations of every layer of one trunk, the input first."""
         xs = [obs]
-        for weight, bias in zip(self.weights[:-2], self.biases[:-2], strict=True):
+        for weight, bias in zip(*trunk, strict=True):
             xs.append(self._act(xs[-1] @ weight + bias))
         return xs
 
+    def _trunk_grads(self, xs: list[np.ndarray], weights: list[np.ndarray], g_out: np.ndarray) -> list[np.ndarray]:
+        """Gradients [W, b per layer] of one trunk, from the gradient at its output."""
+        grads: list[np.ndarray] = []
+        g_x = g_out
+        for layer in reversed(range(len(weights))):
+            out = xs[layer + 1]
+            g_z = g_x * (1.0 - out * out) if self.activation == "tanh" else g_x * (out > 0)
+            grads = [g_z.T @ xs[layer], g_z.sum(axis=0)] + grads
+            if layer:  # the input's gradient is never needed
+                g_x = g_z @ weights[layer].T
+        return grads
+
+    def _features(self, obs: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        policy_xs = self._trunk(obs, self.policy_trunk)
+        return policy_xs, policy_xs if self.share_layers else self._trunk(obs, self.value_trunk)
+
     def forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Logits [N, A] and values [N] for observations [N, obs_size]."""
-        features = self._trunk(obs)[-1]
-        logits = features @ self.weights[-2] + self.biases[-2]
-        values = (features @ self.weights[-1] + self.biases[-1])[:, 0]
+        policy_xs, value_xs = self._features(obs)
+        logits = policy_xs[-1] @ self.weights[-2] + self.biases[-2]
+        values = (value_xs[-1] @ self.weights[-1] + self.biases[-1])[:, 0]
         return logits, values
 
     def loss_and_grad(
@@ -90,10 +134,10 @@ class NumpyActorCritic:
     ) -> LossAndGrad:
         """Gradient of  mean(-logp(a) A) + vf * mean((R - v)^2) / 2 - ent * mean(H)  (see core.losses)."""
         batch = obs.shape[0]
-        xs = self._trunk(obs)
-        features = xs[-1]
-        logits = features @ self.weights[-2] + self.biases[-2]
-        values = (features @ self.weights[-1] + self.biases[-1])[:, 0]
+        policy_xs, value_xs = self._features(obs)
+        policy_features, value_features = policy_xs[-1], value_xs[-1]
+        logits = policy_features @ self.weights[-2] + self.biases[-2]
+        values = (value_features @ self.weights[-1] + self.biases[-1])[:, 0]
 
         log_probs = log_softmax(logits)
         probs = np.exp(log_probs)
@@ -108,19 +152,20 @@ class NumpyActorCritic:
         g_logits /= batch
         g_values = (vf_loss_coeff / batch) * errors
 
-        grads: list[np.ndarray] = []
         head_grads = [
-            (g_logits.T @ features, g_logits.sum(axis=0)),
-            ((g_values[:, None]).T @ features, np.array([g_values.sum()], dtype=features.dtype)),
+            g_logits.T @ policy_features,
+            g_logits.sum(axis=0),
+            (g_values[:, None]).T @ value_features,
+            np.array([g_values.sum()], dtype=value_features.dtype),
         ]
-        g_x = g_logits @ self.weights[-2].T + g_values[:, None] @ self.weights[-1].T
-        for layer in reversed(range(len(self.weights) - 2)):
-            out = xs[layer + 1]
-            g_z = g_x * (1.0 - out * out) if self.activation == "tanh" else g_x * (out > 0)
-            grads = [g_z.T @ xs[layer], g_z.sum(axis=0)] + grads
-            g_x = g_z @ self.weights[layer].T
-        grads += [g for pair in head_grads for g in pair]
-        flat = np.concatenate([g.reshape(-1) for g in grads]).astype(np.float32)
+        g_policy_features = g_logits @ self.weights[-2].T
+        g_value_features = g_values[:, None] @ self.weights[-1].T
+        if self.share_layers:
+            trunk_grads = self._trunk_grads(policy_xs, self.policy_trunk[0], g_policy_features + g_value_features)
+        else:
+            trunk_grads = self._trunk_grads(policy_xs, self.policy_trunk[0], g_policy_features)
+            trunk_grads += self._trunk_grads(value_xs, self.value_trunk[0], g_value_features)
+        flat = np.concatenate([g.reshape(-1) for g in trunk_grads + head_grads]).astype(np.float32)
         return LossAndGrad(
             grad=flat,
             policy_loss=float(-(advantages * log_probs[taken]).mean()),

@@ -6,6 +6,8 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,9 @@ logger = logging.getLogger("a3c")
 # has a task ready, and at equal priority the driver (which applies every gradient and relaunches
 # every task) would get 1/(workers + 1) of the CPU and starve them all.
 WORKER_NICENESS = 5
+
+# Ray's switch for multi-node clusters; off, a local node's address is 127.0.0.1 (see _loopback_only_node).
+LOCAL_ONLY_ENV_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 # How long a new worker may take to start (process, imports, environment) before it counts as failed.
 STARTUP_TIMEOUT_S = 120.0
@@ -51,18 +56,47 @@ RemoteRolloutWorker = ray.remote(NiceRolloutWorker)
 def ensure_ray(address: str | None = None) -> bool:
     """Start (or join) Ray unless the user already did; return True when we started it.
 
-    A local cluster we start ourselves runs no dashboard; token authentication stays as Ray
-    configures it (on by default for local clusters since 2.59).
+    `address` None (or "local") starts a private local Ray for this process, unless RAY_ADDRESS
+    names a cluster: it runs no dashboard, keeps Ray's token authentication (on by default for
+    local clusters since 2.59) and listens on loopback only. Any other address joins that cluster.
     """
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True, "logging_level": logging.WARNING}
-    # Not loopback-only: Ray 2.60 turns a node address of 127.0.0.1 into the machine's reachable
-    # IP (ray._private.services.resolve_ip_for_localhost) and its servers listen on all interfaces,
-    # guarded by the token. See README "Running on a Ray cluster".
-    ray.init(address=address, **kwargs)
+    if address in (None, "local") and not os.environ.get("RAY_ADDRESS"):
+        with _loopback_only_node():
+            ray.init(address="local", **kwargs)
+    else:
+        ray.init(address=address, **kwargs)
     return True
+
+
+@contextmanager
+def _loopback_only_node() -> Iterator[None]:
+    """While a local Ray starts, make its node address 127.0.0.1 so every server binds loopback only.
+
+    Ray picks the node address with `get_node_ip_address()`, which returns 127.0.0.1 when
+    RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER is off (Ray's default on macOS and Windows, where a local Ray
+    is single-node); GCS, raylet and workers then listen on 127.0.0.1 instead of all interfaces.
+    Ray reads that variable once, at import, into `ray_constants.ENABLE_RAY_CLUSTER`, so set both
+    the variable (inherited by raylet and the workers it spawns) and the constant, and only for the
+    start: joining a cluster later in this process needs the reachable address again.
+    """
+    from ray._private import ray_constants
+
+    saved_env = os.environ.get(LOCAL_ONLY_ENV_VAR)
+    saved_flag = ray_constants.ENABLE_RAY_CLUSTER
+    os.environ[LOCAL_ONLY_ENV_VAR] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+        if saved_env is None:
+            os.environ.pop(LOCAL_ONLY_ENV_VAR, None)
+        else:
+            os.environ[LOCAL_ONLY_ENV_VAR] = saved_env
 
 
 def _warn_if_objects_not_inline() -> None:
