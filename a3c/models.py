@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from a3c.core.numpy_model import network_options
+
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
 
@@ -77,10 +79,4 @@ def _init(layer: nn.Linear, gain: float) -> nn.Linear:
 
 
 def build_model(obs_size: int, num_actions: int, model_config: dict) -> SharedModel:
-    return SharedModel(
-        obs_size,
-        num_actions,
-        model_config["fcnet_hiddens"],
-        model_config["fcnet_activation"],
-        model_config.get("vf_share_layers", True),
-    )
+    return SharedModel(obs_size, num_actions, **network_options(model_config))

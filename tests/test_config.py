@@ -94,3 +94,15 @@ def test_errors_are_raised_before_ray_or_any_actor_starts():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "ray started: False" in out.stdout
+
+
+@pytest.mark.parametrize("name", ["cartpole", "cartpole_throughput", "mountaincar"])
+def test_every_named_config_in_examples_is_valid(name):
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).parents[1] / "examples" / "tuned" / f"{name}.yaml"
+    config = resolve_config(yaml.safe_load(path.read_text()), A3C_SCHEMA)
+    assert config["model"]["fcnet_activation"] == "tanh"  # a partial model dict keeps the defaults
+    assert sorted(p.stem for p in path.parent.glob("*.yaml")) == ["cartpole", "cartpole_throughput", "mountaincar"]

@@ -29,6 +29,15 @@ def layer_shapes(
     return trunks + [(num_actions, width), (num_actions,), (1, width), (1,)]
 
 
+def network_options(model: dict[str, Any]) -> dict[str, Any]:
+    """The network arguments a config's `model` dict gives (checkpoints before vf_share_layers: shared)."""
+    return {
+        "hiddens": list(model["fcnet_hiddens"]),
+        "activation": model["fcnet_activation"],
+        "share_layers": model.get("vf_share_layers", True),
+    }
+
+
 def num_params(shapes: list[tuple[int, ...]]) -> int:
     return sum(int(np.prod(s)) for s in shapes)
 
@@ -65,14 +74,7 @@ class NumpyActorCritic:
 
     @classmethod
     def from_model_config(cls, obs_size: int, num_actions: int, model: dict[str, Any]) -> NumpyActorCritic:
-        """The network a config's `model` dict describes (checkpoints before vf_share_layers: shared)."""
-        return cls(
-            obs_size,
-            num_actions,
-            model["fcnet_hiddens"],
-            model["fcnet_activation"],
-            model.get("vf_share_layers", True),
-        )
+        return cls(obs_size, num_actions, **network_options(model))
 
     def set_flat_weights(self, flat: np.ndarray) -> None:
         if flat.shape != (self.num_params,):
