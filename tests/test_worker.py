@@ -97,3 +97,16 @@ def test_reward_scale_scales_what_the_losses_see_not_the_reported_rewards():
         batches.append(worker.sample_batch())
     np.testing.assert_allclose(batches[1].value_targets, 0.5 * batches[0].value_targets, rtol=1e-6)
     assert batches[1].episode_rewards == batches[0].episode_rewards and batches[0].episode_rewards
+
+
+def test_workers_keep_freed_memory_where_glibc_allows_it():
+    """The Ray worker tunes glibc's malloc (a3c.execution.allocator); a second call is harmless."""
+    import platform
+
+    from a3c.execution.allocator import keep_freed_memory
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        assert keep_freed_memory() is False
+        return
+    assert keep_freed_memory() is True
+    assert keep_freed_memory() is True

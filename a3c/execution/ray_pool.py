@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from a3c.envs import EnvSpec
 from a3c.errors import WorkerFailureError
+from a3c.execution.allocator import keep_freed_memory
 from a3c.execution.pool import WorkerLost
 from a3c.worker import RolloutWorker
 
@@ -34,7 +35,8 @@ STARTUP_TIMEOUT_S = 120.0
 
 
 class NiceRolloutWorker(RolloutWorker):
-    """RolloutWorker that lowers its own scheduling priority and uses one BLAS thread.
+    """RolloutWorker that lowers its own scheduling priority, uses one BLAS thread and keeps freed
+    memory for reuse (a3c.execution.allocator: fewer page faults in large gradients).
 
     One thread per worker: 16 actors on 2 cores must not each run a pool of BLAS threads. Limiting
     it here, in the process, rather than with a Ray runtime_env (OMP_NUM_THREADS=1) saves ~0.15 s
@@ -47,6 +49,7 @@ class NiceRolloutWorker(RolloutWorker):
         except OSError:  # not permitted on this system: run at normal priority
             pass
         self.thread_limits = threadpool_limits(1)
+        keep_freed_memory()
         super().__init__(*args, **kwargs)
 
 
