@@ -89,13 +89,15 @@ def _loopback_only_node() -> Iterator[None]:
     from ray._private import ray_constants
 
     saved_env = os.environ.get(LOCAL_ONLY_ENV_VAR)
-    saved_flag = ray_constants.ENABLE_RAY_CLUSTER
+    saved_flag = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)  # a private name: may go away
     os.environ[LOCAL_ONLY_ENV_VAR] = "0"
-    ray_constants.ENABLE_RAY_CLUSTER = False
+    if saved_flag is not None:
+        ray_constants.ENABLE_RAY_CLUSTER = False
     try:
         yield
     finally:
-        ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+        if saved_flag is not None:
+            ray_constants.ENABLE_RAY_CLUSTER = saved_flag
         if saved_env is None:
             os.environ.pop(LOCAL_ONLY_ENV_VAR, None)
         else:
