@@ -14,9 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
     "defaults (1 env, batch 16)": ("CartPole-v0", None),
     "cartpole.yaml": ("CartPole-v0", "cartpole"),
@@ -27,7 +25,7 @@ CONFIGS = {
 
 def measure(env_id: str, named: str | None, keep_memory: bool, seconds: float) -> float:
     """In this process: the best of 3 gradient rates of one worker."""
-    import yaml
+    from run import tuned_config
 
     from a3c.config import A3C_SCHEMA, resolve_config
     from a3c.execution.allocator import keep_freed_memory
@@ -35,7 +33,7 @@ def measure(env_id: str, named: str | None, keep_memory: bool, seconds: float) -
 
     if keep_memory and not keep_freed_memory():
         sys.exit("no glibc malloc here: nothing to compare")
-    overrides = {} if named is None else yaml.safe_load((ROOT / "examples" / "tuned" / f"{named}.yaml").read_text())
+    overrides = {} if named is None else tuned_config(named)
     worker = RolloutWorker(env_id, resolve_config(overrides, A3C_SCHEMA), 1)
     weights = worker.get_weights()
     for _ in range(20):

@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
-from pathlib import Path
 from typing import Any
 
-import yaml
+from run import tuned_config  # this folder is on sys.path when the script runs
 
-ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = yaml.safe_load((ROOT / "examples" / "tuned" / "mountaincar.yaml").read_text())
+SHIPPED = tuned_config("mountaincar")
 
 # The config this file replaced (a shared 256-256 trunk, standardized advantages): 1/3 in 300 s.
 PREVIOUS = {

@@ -118,12 +118,15 @@ class NumpyActorCritic:
         policy_xs = self._trunk(obs, self.policy_trunk)
         return policy_xs, policy_xs if self.share_layers else self._trunk(obs, self.value_trunk)
 
-    def forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Logits [N, A] and values [N] for observations [N, obs_size]."""
-        policy_xs, value_xs = self._features(obs)
+    def _heads(self, policy_xs: list[np.ndarray], value_xs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Logits [N, A] and values [N] from the trunks' activations."""
         logits = policy_xs[-1] @ self.weights[-2] + self.biases[-2]
         values = (value_xs[-1] @ self.weights[-1] + self.biases[-1])[:, 0]
         return logits, values
+
+    def forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Logits [N, A] and values [N] for observations [N, obs_size]."""
+        return self._heads(*self._features(obs))
 
     def loss_and_grad(
         self,
@@ -138,8 +141,7 @@ class NumpyActorCritic:
         batch = obs.shape[0]
         policy_xs, value_xs = self._features(obs)
         policy_features, value_features = policy_xs[-1], value_xs[-1]
-        logits = policy_features @ self.weights[-2] + self.biases[-2]
-        values = (value_features @ self.weights[-1] + self.biases[-1])[:, 0]
+        logits, values = self._heads(policy_xs, value_xs)
 
         log_probs = log_softmax(logits)
         probs = np.exp(log_probs)
