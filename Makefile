@@ -12,13 +12,21 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 BENCH_STAMP := $(VENV)/.bench-installed
+EXTRAS_STAMP := $(VENV)/.extras-installed
+
+# Atari (ale-py ships the ROMs), Box2D and MuJoCo environments: `make extras`.
+$(EXTRAS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,atari,box2d,mujoco]'
+	touch $(EXTRAS_STAMP)
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-.PHONY: install tutorial test lint bench bench-quick
+.PHONY: install extras tutorial test lint bench bench-quick
 install: $(STAMP)
+
+extras: $(EXTRAS_STAMP)
 
 tutorial: $(STAMP)
 	$(PY) examples/tutorial.py

@@ -20,7 +20,7 @@ import safetensors.numpy
 from safetensors import SafetensorError, safe_open
 
 FORMAT = "a3c-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: spaces as {"observation", "action"} specs (1: obs_shape, num_actions)
 
 
 class CheckpointError(ValueError):
@@ -118,9 +118,20 @@ def latest_checkpoint(directory: str | Path) -> Path:
 
 
 def describe_mismatch(expected: dict[str, Any], found: dict[str, Any], what: str) -> list[str]:
-    """Human-readable differences between two small dicts (spaces, model config)."""
+    """Human-readable differences between two small nested dicts (spaces, model config), by dotted key."""
+    expected, found = _dotted(expected), _dotted(found)
     return [
         f"{what} {key}: checkpoint has {found.get(key)!r}, this agent has {expected.get(key)!r}"
         for key in sorted(set(expected) | set(found))
         if expected.get(key) != found.get(key)
     ]
+
+
+def _dotted(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            flat.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

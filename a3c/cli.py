@@ -196,7 +196,8 @@ def train(
         from a3c.envs import check_env_id
 
         check_env_id(env)
-        directory = run_dir or Path("runs") / f"{agent}_{env}_{datetime.now():%Y%m%d-%H%M%S}"
+        safe_env = env.replace("/", "-").replace(":", "-")  # ALE/Pong-v5, module:Env-v0: one folder
+        directory = run_dir or Path("runs") / f"{agent}_{safe_env}_{datetime.now():%Y%m%d-%H%M%S}"
         if directory.exists() and any(directory.iterdir()):
             raise UsageError(f"run directory {directory} is not empty; use --resume {directory} or another --run-dir")
         _check_writable_dir(directory)

@@ -66,7 +66,35 @@ MODEL_SCHEMA: dict[str, Option] = {
     "vf_share_layers": Option(
         True, (bool,), None, "True or False", "value head on the policy's trunk (False: a trunk of its own)"
     ),
+    "conv_filters": Option(
+        None,
+        (list, tuple),
+        lambda v: len(v) >= 1 and all(_is_filter(f) for f in v),
+        "a list of [channels, kernel, stride] triples of positive ints, or None",
+        "conv stack for image observations (None: the A3C paper's for 42+ pixels, 3x3 stride 1 below)",
+        True,
+    ),
+    "conv_fc_hiddens": Option(
+        [256],
+        (list, tuple),
+        lambda v: all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in v),
+        "a list of positive ints",
+        "dense relu layers after the conv stack (image observations)",
+    ),
+    "use_lstm": Option(False, (bool,), None, "True or False", "an LSTM on top of the encoder (recurrent policy)"),
+    "lstm_cell_size": Option(256, (int,), lambda v: v > 0, "an int >= 1", "LSTM hidden size"),
+    "log_std_init": Option(
+        0.0, (float, int), math.isfinite, "a finite number", "initial log-std of the Gaussian policy (Box actions)"
+    ),
 }
+
+
+def _is_filter(value: Any) -> bool:
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 3
+        and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in value)
+    )
 
 COMMON_SCHEMA: dict[str, Option] = {
     "num_workers": Option(
@@ -122,9 +150,24 @@ COMMON_SCHEMA: dict[str, Option] = {
         (dict,),
         None,
         "a dict",
-        "network: fcnet_hiddens, fcnet_activation",
+        "network: " + ", ".join(MODEL_SCHEMA),
     ),
     "env_config": Option({}, (dict,), None, "a dict", "keyword arguments for the environment"),
+    "atari_preprocessing": Option(
+        True,
+        (bool,),
+        None,
+        "True or False",
+        "Atari ids: no-op starts, frame skip 4 with max-pooling, 84x84 grayscale, 4 stacked frames",
+    ),
+    "clip_rewards": Option(
+        None,
+        (bool,),
+        None,
+        "True, False, or None",
+        "clip rewards to [-1, 1] in the losses (None: on for preprocessed Atari); reported rewards stay raw",
+        True,
+    ),
     "seed": Option(
         None, (int,), _non_negative, "an int >= 0, or None", "seed for weights, environments and actions", True
     ),
@@ -231,14 +274,24 @@ def resolve_config(config: Mapping[str, Any] | None, schema: Mapping[str, Option
     for key, value in config.items():
         _check_value(key, value, schema[key])
         resolved[key] = copy.deepcopy(value)
-    model = dict(resolved["model"])
+    resolved["model"] = resolve_model(resolved["model"])
+    return resolved
+
+
+def resolve_model(model: Mapping[str, Any]) -> dict[str, Any]:
+    """A `model` dict with defaults filled in, checked (also for checkpoints written before a key existed)."""
+    model = dict(model)
     _check_keys(model, MODEL_SCHEMA, "model.")
     for key, option in MODEL_SCHEMA.items():
         model.setdefault(key, copy.deepcopy(option.default))
         _check_value(f"model.{key}", model[key], option)
     model["fcnet_hiddens"] = list(model["fcnet_hiddens"])
-    resolved["model"] = model
-    return resolved
+    model["conv_fc_hiddens"] = list(model["conv_fc_hiddens"])
+    if model["conv_filters"] is not None:
+        model["conv_filters"] = [list(f) for f in model["conv_filters"]]
+    if model["use_lstm"] and not model["vf_share_layers"]:
+        raise ConfigError("config['model']['use_lstm'] needs vf_share_layers=True (the LSTM feeds both heads)")
+    return model
 
 
 def default_config(schema: Mapping[str, Option]) -> AgentConfig:

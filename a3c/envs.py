@@ -3,61 +3,116 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
+
+from a3c.spaces import SpaceError, Spaces, spaces_of
 
 EnvSpec = str | Callable[[dict[str, Any]], gym.Env]
+
+# Environment families that need an optional extra: the module gymnasium imports -> the extra.
+EXTRAS = {"ale_py": "atari", "Box2D": "box2d", "box2d": "box2d", "mujoco": "mujoco"}
+FAMILY_OF_ENTRY_POINT = {"ale_py": "atari", "gymnasium.envs.box2d": "box2d", "gymnasium.envs.mujoco": "mujoco"}
 
 
 class EnvError(ValueError):
     """The environment cannot be built, or its spaces are not ones the agents support."""
 
 
-@dataclass(frozen=True)
-class SpaceInfo:
-    """What the driver needs to know of an environment to build a matching model."""
+def install_hint(extra: str) -> str:
+    return f"install the '{extra}' extra: pip install -e '.[{extra}]' (or: make extras)"
 
-    obs_shape: tuple[int, ...]
-    num_actions: int
 
-    @property
-    def obs_size(self) -> int:
-        return int(np.prod(self.obs_shape))
+def _load_atari() -> bool:
+    """Register the ALE environments (gymnasium 1.x registers them when ale_py is imported)."""
+    try:
+        ale_py = importlib.import_module("ale_py")
+    except ImportError:
+        return False
+    gym.register_envs(ale_py)
+    return True
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"obs_shape": list(self.obs_shape), "num_actions": self.num_actions}
+
+def is_atari(env: EnvSpec) -> bool:
+    if not isinstance(env, str):
+        return False
+    env_id = check_env_id(env)
+    return "ale_py" in str(gym.spec(env_id).entry_point)
+
+
+def _looks_like_atari(env_id: str) -> bool:
+    return env_id.startswith("ALE/") or "NoFrameskip" in env_id
+
+
+def check_spaces(env: gym.Env, scale_observations: bool = True) -> Spaces:
+    """The env's spaces, checked; EnvError naming an unsupported space."""
+    try:
+        return spaces_of(env, scale_observations)
+    except SpaceError as error:
+        raise EnvError(str(error)) from None
 
 
 def env_name(env: EnvSpec) -> str:
     return env if isinstance(env, str) else getattr(env, "__name__", type(env).__name__)
 
 
-def check_env_id(env_id: str) -> None:
-    """Raise EnvError naming close matches when gymnasium does not know `env_id`."""
-    if env_id in gym.registry:
-        return
-    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+def check_env_id(env_id: str) -> str:
+    """The registered id for `env_id`; EnvError naming close matches when gymnasium does not know it.
+
+    "package.module:Env-v0" (gymnasium's own syntax) imports the module first, so that a custom
+    environment registered there can be named on the command line, and in every Ray worker.
+    """
+    module, _, name = env_id.rpartition(":")
+    if module:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise EnvError(f"cannot import module '{module}' for environment '{env_id}': {error}") from None
+    if name in gym.registry:
+        return name
+    if _looks_like_atari(name):
+        if not _load_atari():
+            raise EnvError(f"'{name}' is an Atari game: {install_hint('atari')}")
+        if name in gym.registry:
+            return name
+    close = difflib.get_close_matches(name, list(gym.registry), n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise EnvError(f"unknown gymnasium environment '{env_id}'{hint}")
+    raise EnvError(f"unknown gymnasium environment '{name}'{hint}")
 
 
-def make_env(env: EnvSpec, env_config: dict[str, Any] | None = None) -> gym.Env:
-    """Build one environment: a registered id (env_config as make() kwargs) or a callable(env_config)."""
+def make_env(env: EnvSpec, env_config: dict[str, Any] | None = None, atari_preprocessing: bool = True) -> gym.Env:
+    """Build one environment: a registered id (env_config as make() kwargs) or a callable(env_config).
+
+    An Atari id gets the standard preprocessing from gymnasium's own wrappers unless
+    `atari_preprocessing` is off (see `wrap_atari`).
+    """
     env_config = dict(env_config or {})
     if isinstance(env, str):
-        check_env_id(env)
+        env = check_env_id(env)
+        atari = atari_preprocessing and is_atari(env)
+        if atari:
+            env_config.setdefault("frameskip", 1)  # AtariPreprocessing skips (and max-pools) frames itself
+        if str(gym.spec(env).entry_point).startswith("gymnasium.envs.mujoco"):
+            _route_mujoco_warnings()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*is out of date.*")
             warnings.filterwarnings("ignore", category=DeprecationWarning)
             try:
-                return gym.make(env, **env_config)
+                built = gym.make(env, **env_config)
             except TypeError as error:
                 raise EnvError(f"cannot build '{env}' with env_config {env_config}: {error}") from None
+            except (gym.error.DependencyNotInstalled, ImportError) as error:
+                raise EnvError(f"'{env}' needs a package that is not installed: {_missing_hint(env, error)}") from None
+        if not atari:
+            return built
+        try:
+            return wrap_atari(built)
+        except gym.error.DependencyNotInstalled:
+            raise EnvError(f"'{env}' needs a package that is not installed: {install_hint('atari')}") from None
     if callable(env):
         built = env(env_config)
         if not isinstance(built, gym.Env):
@@ -66,13 +121,53 @@ def make_env(env: EnvSpec, env_config: dict[str, Any] | None = None) -> gym.Env:
     raise EnvError(f"env must be a gymnasium id or a callable returning an env, got {type(env).__name__}")
 
 
+def _route_mujoco_warnings() -> None:
+    """MuJoCo 4 prints a deprecation line for an attribute of gymnasium's own model files each time an
+    env is built: nothing a user can act on. Other MuJoCo warnings go to Python's warnings, once each."""
+    try:
+        import mujoco
+    except ImportError:  # gym.make says which extra is missing
+        return
+
+    def handler(message: str) -> None:
+        if "is deprecated" not in message:
+            warnings.warn(f"MuJoCo: {message.strip()}", RuntimeWarning, stacklevel=2)
+
+    if mujoco.get_mju_user_warning() is None:
+        mujoco.set_mju_user_warning(handler)
+
+
+def _missing_hint(env_id: str, error: Exception) -> str:
+    entry_point = str(gym.spec(env_id).entry_point)
+    for prefix, extra in FAMILY_OF_ENTRY_POINT.items():
+        if entry_point.startswith(prefix):
+            return install_hint(extra)
+    missing = getattr(error, "name", None) or str(error).splitlines()[0]
+    extra = EXTRAS.get(str(missing).split(".")[0])
+    return install_hint(extra) if extra else str(missing)
+
+
+def wrap_atari(env: gym.Env) -> gym.Env:
+    """The standard Atari preprocessing (Mnih et al.), from gymnasium's own wrappers: up to 30 no-op
+    starts, frame skip 4 with max-pooling over the last two frames, 84x84 grayscale, 4 stacked frames
+    (uint8 [4, 84, 84]). Rewards are clipped in the loss by the worker (`clip_rewards`), so the
+    reported episode reward stays the game's score."""
+    from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
+
+    env = AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True, scale_obs=False)
+    return FrameStackObservation(env, 4)
+
+
 def make_native_vector_env(env: EnvSpec, env_config: dict[str, Any], num_envs: int) -> Any | None:
     """gymnasium's own numpy-vectorized `env` (one array op steps all copies), or None if it has none.
 
     Only registered ids whose `vector_entry_point` builds a numpy env with next-step autoreset
     qualify (CartPole); everything else is stepped one `env.step` at a time.
     """
-    if not isinstance(env, str) or env not in gym.registry or gym.spec(env).vector_entry_point is None:
+    if not isinstance(env, str):
+        return None
+    env = check_env_id(env)
+    if gym.spec(env).vector_entry_point is None:
         return None
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is out of date.*")
@@ -90,49 +185,3 @@ def make_native_vector_env(env: EnvSpec, env_config: dict[str, Any], num_envs: i
     return vector_env
 
 
-def space_info(env: gym.Env) -> SpaceInfo:
-    """Check the spaces: a Box observation and a Discrete action are what the models handle.
-
-    A vector env is described by the spaces of one copy.
-    """
-    observation_space = getattr(env, "single_observation_space", env.observation_space)
-    action_space = getattr(env, "single_action_space", env.action_space)
-    if not isinstance(observation_space, gym.spaces.Box):
-        raise EnvError(f"observation space must be a Box, got {observation_space}")
-    if not isinstance(action_space, gym.spaces.Discrete):
-        raise EnvError(f"action space must be Discrete, got {action_space}")
-    return SpaceInfo(tuple(int(d) for d in observation_space.shape), int(action_space.n))
-
-
-class Preprocessor:
-    """Flatten observations to float32 and, for a Box bounded in every dimension, scale to [-1, 1].
-
-    Unscaled, MountainCar's velocity (|v| <= 0.07) barely moves a freshly initialized network; a
-    Box with any unbounded dimension (CartPole) is passed through, as the original tutorial did.
-    """
-
-    def __init__(self, space: gym.spaces.Box, scale: bool = True):
-        low = np.asarray(space.low, dtype=np.float64).reshape(-1)
-        high = np.asarray(space.high, dtype=np.float64).reshape(-1)
-        self.scales = bool(scale and np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low))
-        self.center = ((high + low) / 2).astype(np.float32) if self.scales else None
-        self.half_range = ((high - low) / 2).astype(np.float32) if self.scales else None
-
-    def describe(self) -> str:
-        if self.scales:
-            return "Using observation preprocessor: scale the bounded Box to [-1, 1]."
-        return "Not using any observation preprocessor."
-
-    def __call__(self, obs: Any) -> np.ndarray:
-        flat = np.asarray(obs, dtype=np.float32).reshape(-1)
-        if self.scales:
-            return (flat - self.center) / self.half_range
-        return flat
-
-    def batch(self, obs: Any) -> np.ndarray:
-        """The same for a batch of observations [N, ...] -> [N, obs_size]."""
-        rows = np.asarray(obs, dtype=np.float32)
-        rows = rows.reshape(rows.shape[0], -1)
-        if self.scales:
-            return (rows - self.center) / self.half_range
-        return rows

@@ -1,4 +1,4 @@
-"""Play a saved policy: no training, no Ray, no torch, just the checkpoint's weights in numpy."""
+"""Play a saved policy: no training, no Ray; no torch for an MLP (its weights run in numpy)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from a3c.checkpoint import CheckpointError, read_checkpoint
-from a3c.core.numpy_model import NumpyActorCritic, sample_actions
-from a3c.envs import Preprocessor, make_env, space_info
+from a3c.config import resolve_model
+from a3c.envs import check_spaces, make_env
 from a3c.filters import MeanStdFilter, NoFilter, RunningStat
+from a3c.policy import make_policy
+from a3c.spaces import upgrade_spaces_dict
 
 
 @dataclass
@@ -37,11 +40,16 @@ class SavedPolicy:
         config = state["config"]
         self.env_config: dict[str, Any] = config.get("env_config", {})
         self.scale_observations = bool(config.get("scale_observations", True))
-        spaces = state["spaces"]
-        obs_size = int(np.prod(spaces["obs_shape"]))
-        self.network = NumpyActorCritic.from_model_config(obs_size, spaces["num_actions"], config["model"])
-        self.network.set_flat_weights(checkpoint.tensors["weights"].astype(np.float32))
-        self.spaces = spaces
+        self.atari_preprocessing = bool(config.get("atari_preprocessing", True))
+        self.saved_spaces = upgrade_spaces_dict(state["spaces"])
+        env = self.make_env()
+        self.spaces = check_spaces(env, self.scale_observations)
+        env.close()
+        self.policy = make_policy(self.spaces, resolve_model(config["model"]))
+        weights = checkpoint.tensors["weights"].astype(np.float32)
+        if weights.shape != (self.policy.num_params,):
+            raise CheckpointError(f"checkpoint has {weights.size} weights, its model needs {self.policy.num_params}")
+        self.policy.set_flat_weights(weights)
         self.obs_filter: MeanStdFilter | NoFilter = NoFilter()
         if "filter.mean" in checkpoint.tensors:
             self.obs_filter = MeanStdFilter(tuple(checkpoint.tensors["filter.mean"].shape))
@@ -53,35 +61,49 @@ class SavedPolicy:
                 }
             )
 
-    def _observe(self, preprocess: Preprocessor, obs: object) -> np.ndarray:
-        return self.obs_filter(preprocess(obs)[None], update=False)
-
-    def make_env(self, render_mode: str | None = None):
+    def make_env(self, render_mode: str | None = None) -> gym.Env:
         env_config = dict(self.env_config)
         if render_mode is not None:
             env_config["render_mode"] = render_mode
-        env = make_env(self.env_id, env_config)
-        found = space_info(env).to_dict()
-        if found != self.spaces:
-            raise CheckpointError(f"environment {self.env_id} has spaces {found}, the checkpoint {self.spaces}")
+        env = make_env(self.env_id, env_config, self.atari_preprocessing)
+        found = check_spaces(env, self.scale_observations).to_dict()
+        if found != self.saved_spaces:
+            raise CheckpointError(f"environment {self.env_id} has spaces {found}, the checkpoint {self.saved_spaces}")
         return env
+
+    def play(
+        self,
+        env: gym.Env,
+        deterministic: bool,
+        rng: np.random.Generator,
+        seed: int | None = None,
+        frames: list[np.ndarray] | None = None,
+    ) -> tuple[float, int]:
+        """One episode: (total reward, steps). With `frames`, each rendered frame is appended to it."""
+        obs, _ = env.reset(seed=seed)
+        state = self.policy.initial_state(1)
+        if frames is not None:
+            frames.append(env.render())
+        total, steps, done = 0.0, 0, False
+        while not done:
+            encoded = self.obs_filter(self.spaces.encoder(obs)[None], update=False)
+            actions, _, _, state = self.policy.act(encoded, state, None if deterministic else rng)
+            obs, reward, terminated, truncated, _ = env.step(self.spaces.action.to_env(actions[0]))
+            if frames is not None:
+                frames.append(env.render())
+            total, steps, done = total + float(reward), steps + 1, terminated or truncated
+        return total, steps
 
     def evaluate(
         self, episodes: int = 10, deterministic: bool = False, seed: int | None = None, render_to: Path | None = None
     ) -> EvaluationResult:
-        """Play `episodes` episodes; with `render_to`, the first one is also written as a GIF."""
+        """Play `episodes` episodes (deterministic: the mode, or the Gaussian's mean); with
+        `render_to`, one more episode is written as a GIF."""
         rng = np.random.default_rng(seed)
         env = self.make_env()
-        preprocess = Preprocessor(env.observation_space, self.scale_observations)
         rewards, lengths = [], []
         for episode in range(episodes):
-            obs, _ = env.reset(seed=None if seed is None else seed + episode)
-            total, steps, done = 0.0, 0, False
-            while not done:
-                logits, _ = self.network.forward(self._observe(preprocess, obs))
-                action = int(np.argmax(logits[0])) if deterministic else int(sample_actions(logits, rng)[0])
-                obs, reward, terminated, truncated, _ = env.step(action)
-                total, steps, done = total + float(reward), steps + 1, terminated or truncated
+            total, steps = self.play(env, deterministic, rng, None if seed is None else seed + episode)
             rewards.append(total)
             lengths.append(steps)
         env.close()
@@ -94,18 +116,11 @@ class SavedPolicy:
         from PIL import Image
 
         env = self.make_env(render_mode="rgb_array")
-        preprocess = Preprocessor(env.observation_space, self.scale_observations)
-        obs, _ = env.reset(seed=seed)
-        frames = [Image.fromarray(env.render())]
-        done = False
-        while not done:
-            logits, _ = self.network.forward(self._observe(preprocess, obs))
-            action = int(np.argmax(logits[0])) if deterministic else int(sample_actions(logits, rng)[0])
-            obs, _, terminated, truncated, _ = env.step(action)
-            frames.append(Image.fromarray(env.render()))
-            done = terminated or truncated
+        frames: list[np.ndarray] = []
+        self.play(env, deterministic, rng, seed, frames)
         env.close()
+        images = [Image.fromarray(frame) for frame in frames]
         tmp = path.with_name(f".{path.name}.tmp")
-        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=33, loop=0)
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=33, loop=0)
         tmp.replace(path)
-        return len(frames)
+        return len(images)

@@ -1,52 +1,126 @@
-"""SharedModel: a fully connected trunk shared by a policy head and a value head.
+"""ActorCritic: the torch network for every space the agents drive, and its action distributions.
 
-The driver holds this torch model and its optimizer. Weights travel to workers as one flat float32
-vector; workers compute with `a3c.core.numpy_model.NumpyActorCritic`, the same network in numpy,
-so worker processes never import torch.
+Encoder (a fully connected trunk for flat observations; a conv stack then dense layers for images),
+optionally an LSTM on top, then a policy head (the action distribution's parameters) and a value
+head. Gaussian actions add a state-independent log-std vector. The driver holds this model as one
+flat float32 vector; MLP workers compute the same network in numpy
+(`a3c.core.numpy_model.NumpyActorCritic`: the same flat layout, so the vectors are exchangeable),
+conv and LSTM workers run this module with one thread.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
+from torch.distributions import Bernoulli, Categorical, Normal
 
-from a3c.core.numpy_model import network_options
+from a3c.spaces import ActionSpec
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
+# The A3C paper's Atari network (16 8x8/4, 32 4x4/2) for frames of 42 pixels and more; 3x3/1 below.
+LARGE_IMAGE_FILTERS = [[16, 8, 4], [32, 4, 2]]
+SMALL_IMAGE_FILTERS = [[16, 3, 1], [32, 3, 1]]
 
-class SharedModel(nn.Module):
-    """Shared trunk, policy logits head, scalar value head; orthogonal init as in CleanRL.
+State = tuple[torch.Tensor, torch.Tensor]
 
-    With `share_layers=False` the value head gets a trunk of its own (RLlib's vf_share_layers=False,
-    SB3's default): the value loss then cannot pull the policy's features around, which matters
-    when value targets are large or shift fast (MountainCar-v0).
-    """
 
-    def __init__(
-        self, obs_size: int, num_actions: int, hiddens: list[int], activation: str = "tanh", share_layers: bool = True
-    ):
+def default_conv_filters(image_shape: tuple[int, ...]) -> list[list[int]]:
+    return LARGE_IMAGE_FILTERS if min(image_shape[1:]) >= 42 else SMALL_IMAGE_FILTERS
+
+
+class LogStd(nn.Module):
+    """The Gaussian's log-std, in a module of its own so that it comes last in `parameters()`."""
+
+    def __init__(self, dim: int, init: float):
         super().__init__()
-        self.obs_size = obs_size
-        self.num_actions = num_actions
-        self.hiddens = list(hiddens)
-        self.activation = activation
-        self.share_layers = share_layers
-        self.trunk = _mlp(obs_size, hiddens, activation)
-        self.value_trunk = None if share_layers else _mlp(obs_size, hiddens, activation)
-        width = hiddens[-1]
-        self.policy_head = _init(nn.Linear(width, num_actions), 0.01)
-        self.value_head = _init(nn.Linear(width, 1), 1.0)
+        self.log_std = nn.Parameter(torch.full((dim,), float(init)))
 
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.trunk(obs)
-        value_features = features if self.value_trunk is None else self.value_trunk(obs)
+
+class ActorCritic(nn.Module):
+    """Policy and value for observations of `obs_shape` ((size,) flat, (C, H, W) uint8 image)."""
+
+    def __init__(self, obs_shape: tuple[int, ...], action: ActionSpec, model: dict[str, Any], is_image: bool = False):
+        super().__init__()
+        self.obs_shape = tuple(obs_shape)
+        self.action = action
+        self.is_image = is_image
+        self.hiddens = list(model["fcnet_hiddens"])
+        self.activation = model["fcnet_activation"]
+        self.share_layers = model.get("vf_share_layers", True)
+        self.use_lstm = bool(model.get("use_lstm", False))
+        self.conv_filters = model.get("conv_filters") or (default_conv_filters(self.obs_shape) if is_image else None)
+        self.conv_fc_hiddens = list(model.get("conv_fc_hiddens", [256]))
+        self.trunk, width = self._encoder()
+        self.value_trunk = None if self.share_layers else self._encoder()[0]
+        self.lstm = nn.LSTMCell(width, model.get("lstm_cell_size", 256)) if self.use_lstm else None
+        if self.lstm is not None:
+            width = self.lstm.hidden_size
+        self.policy_head = _init(nn.Linear(width, action.param_size), 0.01)
+        self.value_head = _init(nn.Linear(width, 1), 1.0)
+        self.log_std = LogStd(action.sizes[0], model.get("log_std_init", 0.0)) if action.kind == "gaussian" else None
+
+    def _encoder(self) -> tuple[nn.Sequential, int]:
+        if not self.is_image:
+            return _mlp(self.obs_shape[0], self.hiddens, self.activation)
+        layers: list[nn.Module] = []
+        channels, height, width = self.obs_shape
+        for out, kernel, stride in self.conv_filters:
+            layers += [_init(nn.Conv2d(channels, out, kernel, stride), np.sqrt(2)), nn.ReLU()]
+            channels, height, width = out, (height - kernel) // stride + 1, (width - kernel) // stride + 1
+        if height < 1 or width < 1:
+            raise ValueError(f"conv_filters {self.conv_filters} shrink a {self.obs_shape} image to nothing")
+        dense, size = _mlp(channels * height * width, self.conv_fc_hiddens, "relu")
+        return nn.Sequential(*layers, nn.Flatten(), *dense), size
+
+    def _inputs(self, obs: torch.Tensor) -> torch.Tensor:
+        return obs.float() / 255.0 if self.is_image else obs
+
+    def forward(
+        self, obs: torch.Tensor, state: State | None = None, resets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """Distribution parameters [B, P] and values [B] (feed-forward); with a recurrent `state`,
+        `forward_sequence` (one entry point, so torch.func.functional_call reaches both)."""
+        if state is not None:
+            return self.forward_sequence(obs, state, resets)
+        x = self._inputs(obs)
+        features = self.trunk(x)
+        value_features = features if self.value_trunk is None else self.value_trunk(x)
         return self.policy_head(features), self.value_head(value_features).squeeze(-1)
+
+    def initial_state(self, batch: int) -> State:
+        size = self.lstm.hidden_size
+        return torch.zeros(batch, size), torch.zeros(batch, size)
+
+    def forward_sequence(
+        self, obs: torch.Tensor, state: State, resets: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """obs [T, N, ...] from `state`; the state is zeroed before step t where resets[t] (an episode
+        began), so backprop through time runs over rollouts that cross episode ends."""
+        steps, batch = obs.shape[:2]
+        features = self.trunk(self._inputs(obs.reshape(steps * batch, *obs.shape[2:]))).reshape(steps, batch, -1)
+        h, c = state
+        outputs = []
+        for t in range(steps):
+            keep = (~resets[t]).float().unsqueeze(-1)
+            h, c = self.lstm(features[t], (h * keep, c * keep))
+            outputs.append(h)
+        out = torch.stack(outputs)
+        return self.policy_head(out), self.value_head(out).squeeze(-1), (h, c)
+
+    def extra_param(self) -> torch.Tensor | None:
+        return None if self.log_std is None else self.log_std.log_std
 
     def describe(self) -> str:
         separate = "" if self.share_layers else ", separate value network"
-        return f"Constructing fcnet {self.hiddens} {self.activation}{separate}"
+        if self.is_image:
+            text = f"Constructing conv {self.conv_filters} + fcnet {self.conv_fc_hiddens} relu{separate}"
+        else:
+            text = f"Constructing fcnet {self.hiddens} {self.activation}{separate}"
+        return text + (f" + lstm {self.lstm.hidden_size}" if self.lstm is not None else "")
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -63,20 +137,55 @@ class SharedModel(nn.Module):
         return torch.cat(grads).numpy().astype(np.float32, copy=False)
 
 
-def _mlp(obs_size: int, hiddens: list[int], activation: str) -> nn.Sequential:
+SharedModel = ActorCritic  # the tutorial-era name
+
+
+class ActionDistribution:
+    """torch twin of a3c.core.distributions: log-prob and entropy summed over action dimensions."""
+
+    def __init__(self, spec: ActionSpec, params: torch.Tensor, log_std: torch.Tensor | None = None):
+        self.spec = spec
+        if spec.kind == "categorical":
+            self.parts = [Categorical(logits=params)]
+        elif spec.kind == "multi_categorical":
+            self.parts = [Categorical(logits=p) for p in torch.split(params, list(spec.sizes), dim=-1)]
+        elif spec.kind == "bernoulli":
+            self.dist = Bernoulli(logits=params)
+        else:
+            self.dist = Normal(params, log_std.exp().expand_as(params))
+
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        if self.spec.kind == "categorical":
+            return self.parts[0].log_prob(actions)
+        if self.spec.kind == "multi_categorical":
+            return sum(part.log_prob(actions[..., i]) for i, part in enumerate(self.parts))
+        return self.dist.log_prob(actions.to(self.dist.mean.dtype)).sum(-1)
+
+    def entropy(self) -> torch.Tensor:
+        if self.spec.kind in ("categorical", "multi_categorical"):
+            return sum(part.entropy() for part in self.parts)
+        return self.dist.entropy().sum(-1)
+
+
+def _mlp(in_size: int, hiddens: list[int], activation: str) -> tuple[nn.Sequential, int]:
     layers: list[nn.Module] = []
-    width = obs_size
+    width = in_size
     for hidden in hiddens:
         layers += [_init(nn.Linear(width, hidden), np.sqrt(2)), ACTIVATIONS[activation]()]
         width = hidden
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers), width
 
 
-def _init(layer: nn.Linear, gain: float) -> nn.Linear:
+def _init(layer: nn.Module, gain: float) -> nn.Module:
     nn.init.orthogonal_(layer.weight, gain)
     nn.init.zeros_(layer.bias)
     return layer
 
 
-def build_model(obs_size: int, num_actions: int, model_config: dict) -> SharedModel:
-    return SharedModel(obs_size, num_actions, **network_options(model_config))
+def build_model(
+    obs: int | tuple[int, ...], action: int | ActionSpec, model_config: dict, is_image: bool = False
+) -> ActorCritic:
+    """ActorCritic for a flat observation size (or an image shape) and a Discrete n (or an ActionSpec)."""
+    obs_shape = (obs,) if isinstance(obs, int) else tuple(obs)
+    spec = ActionSpec("categorical", (action,)) if isinstance(action, int) else action
+    return ActorCritic(obs_shape, spec, model_config, is_image)

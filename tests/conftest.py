@@ -1,8 +1,13 @@
 """One small real Ray cluster for the whole test session, started only if a test asks for it."""
 
 import logging
+import sys
+from pathlib import Path
 
 import pytest
+
+# examples/custom_env.py (a Dict-observation env) is used by the tests as users use it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
 
 @pytest.fixture(scope="session")

@@ -59,8 +59,8 @@ def test_restoring_into_a_different_environment_names_what_differs(tmp_path):
     path = local_agent().save(tmp_path)
     other = local_agent(env="MountainCar-v0")
     expected = (
-        r"num_actions: checkpoint has 2, this agent has 3; "
-        r"environment obs_shape: checkpoint has \[4\], this agent has \[2\]"
+        r"environment action.sizes: checkpoint has \[2\], this agent has \[3\]; "
+        r"environment observation.shape: checkpoint has \[4\], this agent has \[2\]"
     )
     with pytest.raises(CheckpointError, match=expected):
         other.restore(path)

@@ -75,11 +75,6 @@ def test_unknown_environment_names_close_matches():
         A3CAgent({"num_workers": 0}, "CartPol-v0")
 
 
-def test_unsupported_spaces_are_rejected():
-    with pytest.raises(EnvError, match="action space must be Discrete"):
-        A3CAgent({"num_workers": 0}, "Pendulum-v1")
-
-
 def test_errors_are_raised_before_ray_or_any_actor_starts():
     code = (
         "import ray\n"

@@ -66,7 +66,9 @@ def test_vectorized_cartpole_marks_autoreset_steps_invalid_and_drops_them():
     assert (rollout.rewards[rollout.valid] == 1.0).all() and (rollout.rewards[~rollout.valid] == 0.0).all()
     assert rollout.num_steps == expected_valid.sum() < 60 * 8
     batch = worker.sample_batch()
-    assert batch.obs.shape[0] == batch.num_steps == batch.advantages.shape[0] == batch.actions.shape[0]
+    rows = batch.rows()
+    assert rows["obs"].shape[0] == batch.num_steps == rows["advantages"].shape[0] == rows["actions"].shape[0]
+    assert batch.num_steps == batch.valid.sum() < batch.valid.size
 
 
 def test_vectorized_truncation_is_bootstrapped_from_the_final_observation():

@@ -24,14 +24,15 @@ from a3c.checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
-from a3c.config import ConfigError, Option, resolve_config
-from a3c.core.numpy_model import NumpyActorCritic, sample_actions
-from a3c.envs import EnvSpec, Preprocessor, check_env_id, env_name, make_env, space_info
+from a3c.config import ConfigError, Option, resolve_config, resolve_model
+from a3c.envs import EnvSpec, check_env_id, check_spaces, env_name, is_atari, make_env
 from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
 from a3c.filters import MeanStdFilter, RunningStat, make_filter
-from a3c.models import SharedModel, build_model
+from a3c.models import ActionDistribution, ActorCritic
+from a3c.policy import State, make_policy
 from a3c.result import EpisodeTracker, TrainResult
+from a3c.spaces import upgrade_spaces_dict
 from a3c.worker import RolloutWorker
 
 logger = logging.getLogger("a3c")
@@ -61,13 +62,13 @@ class Learner:
     """The one true policy and its optimizer, as one flat parameter vector.
 
     One flat tensor makes each update a single fused Adam step and each weight broadcast a single
-    array: the driver's time per gradient is what bounds A3C's throughput. The torch SharedModel
+    array: the driver's time per gradient is what bounds A3C's throughput. The torch ActorCritic
     is synced from it only when someone asks for named weights.
     """
 
     def __init__(
         self,
-        model: SharedModel,
+        model: ActorCritic,
         lr: float,
         grad_clip: float | None,
         lr_final: float | None = None,
@@ -95,13 +96,32 @@ class Learner:
         self.flat.grad = torch.from_numpy(np.array(flat_grad, dtype=np.float32))  # own copy: Ray's is read-only
         return self.clip_and_step()
 
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """SharedModel's forward pass on the flat weights, differentiable (for PPO's SGD)."""
+    def _views(self) -> dict[str, torch.Tensor]:
+        """The model's parameters as views into the flat vector (gradients flow into flat.grad)."""
         params, offset = {}, 0
         for name, param in self.model.named_parameters():
             params[name] = self.flat[offset : offset + param.numel()].view_as(param)
             offset += param.numel()
-        return torch.func.functional_call(self.model, params, (obs,))
+        return params
+
+    def forward(
+        self,
+        obs: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor] | None = None,
+        resets: torch.Tensor | None = None,
+    ) -> tuple[ActionDistribution, torch.Tensor]:
+        """The action distribution and values for a batch [B, ...] (or, with a state, sequences
+        [T, N, ...] flattened to T * N rows), differentiable in the flat weights (PPO's SGD)."""
+        params = self._views()
+        if state is None:
+            dist_params, values = torch.func.functional_call(self.model, params, (obs,))
+        else:
+            dist_params, values, _ = torch.func.functional_call(
+                self.model, params, (obs,), {"state": state, "resets": resets}
+            )
+        dist_params = dist_params.reshape(-1, dist_params.shape[-1])
+        log_std = params.get("log_std.log_std")
+        return ActionDistribution(self.model.action, dist_params, log_std), values.reshape(-1)
 
     def clip_and_step(self) -> float:
         grad = self.flat.grad
@@ -135,7 +155,7 @@ class Learner:
         with torch.no_grad():
             self.flat.copy_(torch.from_numpy(np.asarray(flat, dtype=np.float32)))
 
-    def sync_model(self) -> SharedModel:
+    def sync_model(self) -> ActorCritic:
         self.model.set_flat_weights(self.weights())
         return self.model
 
@@ -155,16 +175,13 @@ class Agent:
             raise ConfigError(f"env must be a gymnasium id or a callable, got {type(env).__name__}")
         self.env = env
         self.env_name = env_name(env)
-        probe = make_env(env, self.config["env_config"])
-        self.spaces = space_info(probe)
-        self.preprocess = Preprocessor(probe.observation_space, self.config["scale_observations"])
-        probe.close()
-        logger.info("Observation shape is %s", self.spaces.obs_shape)
-        logger.info(self.preprocess.describe())
+        self._probe_spaces()
         if self.config["seed"] is not None:
             torch.manual_seed(self.config["seed"])
         torch.set_num_threads(1)
-        self.model = build_model(self.spaces.obs_size, self.spaces.num_actions, self.config["model"])
+        self.model = ActorCritic(
+            self.spaces.encoder.shape, self.spaces.action, self.config["model"], self.spaces.encoder.is_image
+        )
         logger.info("%s (%d parameters)", self.model.describe(), self.model.num_params())
         self.learner = Learner(
             self.model,
@@ -182,10 +199,30 @@ class Agent:
         self.num_bad_gradients = 0
         self.num_env_errors = 0
         self.pool = self._make_pool()
-        self._action_policy = NumpyActorCritic.from_model_config(
-            self.spaces.obs_size, self.spaces.num_actions, self.config["model"]
-        )
+        self._action_policy = make_policy(self.spaces, self.config["model"])
         self._action_rng = np.random.default_rng(self.config["seed"])
+
+    def _probe_spaces(self) -> None:
+        """Build one environment to learn its spaces (checked before any actor starts) and say what
+        the agent will build from them."""
+        config = self.config
+        probe = make_env(self.env, config["env_config"], config["atari_preprocessing"])
+        try:
+            self.spaces = check_spaces(probe, config["scale_observations"])
+        finally:
+            probe.close()
+        if self.spaces.encoder.is_image and config["observation_filter"] != "NoFilter":
+            raise ConfigError("config['observation_filter'] must be 'NoFilter' for image observations")
+        logger.info("Observation shape is %s", self.spaces.obs_shape)
+        logger.info(self.spaces.encoder.describe())
+        if config["atari_preprocessing"] and is_atari(self.env):
+            logger.info(
+                "Atari preprocessing (gymnasium's wrappers): no-op starts, frame skip 4 with max-pooling, "
+                "84x84 grayscale, 4 stacked frames; rewards clipped to [-1, 1] in the loss "
+                "(config['atari_preprocessing'] = False turns it off)."
+            )
+        if self.spaces.action.kind != "categorical":
+            logger.info(self.spaces.action.describe())
 
     def _make_pool(self) -> WorkerPool:
         num_workers = self.config["num_workers"]
@@ -260,16 +297,21 @@ class Agent:
             },
         )
 
-    def compute_action(self, obs: Any, explore: bool = True) -> int:
-        """One action for one raw observation from the newest policy (no Ray involved)."""
-        self._action_policy.set_flat_weights(self.learner.weights())
-        logits, _ = self._action_policy.forward(self.obs_filter(self.preprocess(obs)[None], update=False))
-        if explore:
-            return int(sample_actions(logits, self._action_rng)[0])
-        return int(np.argmax(logits[0]))
+    def compute_action(self, obs: Any, state: State = None, explore: bool = True) -> Any:
+        """One action for one raw observation from the newest policy (no Ray involved), in the form
+        the environment accepts. A recurrent policy takes and returns its state:
+        `action, state = agent.compute_action(obs, state)` (None starts an episode)."""
+        policy = self._action_policy
+        policy.set_flat_weights(self.learner.weights())
+        if policy.recurrent and state is None:
+            state = policy.initial_state(1)
+        encoded = self.obs_filter(self.spaces.encoder(obs)[None], update=False)
+        actions, _, _, state = policy.act(encoded, state, self._action_rng if explore else None)
+        action = self.spaces.action.to_env(actions[0])
+        return (action, state) if policy.recurrent else action
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        """Named weights of the SharedModel (its state_dict as numpy arrays)."""
+        """Named weights of the ActorCritic (its state_dict as numpy arrays)."""
         model = self.learner.sync_model()
         return {name: t.detach().numpy().copy() for name, t in model.state_dict().items()}
 
@@ -330,8 +372,10 @@ class Agent:
         state = checkpoint.state
         if state.get("algorithm") != self.algorithm:
             raise CheckpointError(f"checkpoint is of a {state.get('algorithm')!r} agent, this is {self.algorithm!r}")
-        problems = describe_mismatch(self.spaces.to_dict(), state.get("spaces", {}), "environment")
-        problems += describe_mismatch(self.config["model"], state.get("config", {}).get("model", {}), "model")
+        saved_spaces = upgrade_spaces_dict(state.get("spaces", {}))
+        problems = describe_mismatch(self.spaces.to_dict(), saved_spaces, "environment")
+        saved_model = resolve_model(state.get("config", {}).get("model", {}))
+        problems += describe_mismatch(self.config["model"], saved_model, "model")
         weights = checkpoint.tensors.get("weights")
         if not problems and (weights is None or weights.shape != self.learner.flat.shape):
             problems.append(f"weights: checkpoint has {None if weights is None else weights.shape}")

@@ -3,6 +3,7 @@ runs num_sgd_iter epochs of minibatch SGD on the clipped surrogate objective."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -33,46 +34,69 @@ class PPOAgent(Agent):
                 collected += batch.num_steps
         return TrainBatch.concat(batches)
 
+    def _minibatches(self, batch: TrainBatch) -> Iterator[dict[str, Any]]:
+        """num_sgd_iter epochs of shuffled minibatches of about sgd_minibatch_size steps: single steps
+        for feed-forward models; whole rollouts of one environment (columns of the [T, N] batch,
+        replayed from their starting state) for recurrent ones."""
+        size = self.config["sgd_minibatch_size"]
+        if self.model.lstm is None:
+            rows = {name: torch.from_numpy(np.ascontiguousarray(v)) for name, v in batch.rows().items()}
+            count = batch.num_steps
+            size = min(size, count)
+            for _ in range(self.config["num_sgd_iter"]):
+                order = torch.randperm(count, generator=self._sgd_generator)
+                for start in range(0, count - size + 1, size):
+                    yield {name: value[order[start : start + size]] for name, value in rows.items()}
+            return
+        steps, columns = batch.valid.shape
+        per_minibatch = min(columns, max(1, size // steps))
+        seqs = {name: torch.from_numpy(np.ascontiguousarray(getattr(batch, name))) for name in TrainBatch.ARRAYS}
+        state = tuple(torch.from_numpy(s) for s in batch.state_in)
+        for _ in range(self.config["num_sgd_iter"]):
+            order = torch.randperm(columns, generator=self._sgd_generator)
+            for start in range(0, columns - per_minibatch + 1, per_minibatch):
+                index = order[start : start + per_minibatch]
+                part = {name: value[:, index] for name, value in seqs.items()}
+                flat = {name: value.reshape(steps * len(index), *value.shape[2:]) for name, value in part.items()}
+                yield {
+                    **flat,
+                    "seq_obs": part["obs"],
+                    "state": tuple(s[index] for s in state),
+                    "seq_resets": part["resets"],
+                }
+
     def _train(self) -> tuple[int, dict[str, Any]]:
         batch = self._collect()
         lr = self.learner.update_lr(self.timesteps_total)
-        tensors = {
-            "obs": torch.from_numpy(batch.obs),
-            "actions": torch.from_numpy(batch.actions),
-            "logp": torch.from_numpy(batch.logp),
-            "values": torch.from_numpy(batch.values),
-            "advantages": torch.from_numpy(batch.advantages),
-            "targets": torch.from_numpy(batch.value_targets),
-        }
-        rows, size = batch.num_steps, min(self.config["sgd_minibatch_size"], batch.num_steps)
         stats, norms = [], []
-        for _ in range(self.config["num_sgd_iter"]):
-            order = torch.randperm(rows, generator=self._sgd_generator)
-            for start in range(0, rows - size + 1, size):
-                index = order[start : start + size]
-                advantages = tensors["advantages"][index]
-                if self.config["normalize_advantages"] and size > 1:
-                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-                logits, values = self.learner.forward(tensors["obs"][index])
-                loss, minibatch_stats = ppo_loss(
-                    logits,
-                    values,
-                    tensors["actions"][index],
-                    tensors["logp"][index],
-                    tensors["values"][index],
-                    advantages,
-                    tensors["targets"][index],
-                    self.config["clip_param"],
-                    self.config["vf_clip_param"],
-                    self.config["vf_loss_coeff"],
-                    self.config["entropy_coeff"],
-                )
-                self.learner.flat.grad = None
-                loss.backward()
-                norm = self._apply()
-                if norm is not None:
-                    norms.append(norm)
-                stats.append(minibatch_stats)
+        for minibatch in self._minibatches(batch):
+            advantages = minibatch["advantages"]
+            if self.config["normalize_advantages"] and advantages.numel() > 1:
+                advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+            if "state" in minibatch:
+                dist, values = self.learner.forward(minibatch["seq_obs"], minibatch["state"], minibatch["seq_resets"])
+            else:
+                dist, values = self.learner.forward(minibatch["obs"])
+            loss, minibatch_stats = ppo_loss(
+                dist,
+                values,
+                minibatch["actions"],
+                minibatch["logp"],
+                minibatch["values"],
+                advantages,
+                minibatch["value_targets"],
+                self.config["clip_param"],
+                self.config["vf_clip_param"],
+                self.config["vf_loss_coeff"],
+                self.config["entropy_coeff"],
+            )
+            self.learner.flat.grad = None
+            loss.backward()
+            norm = self._apply()
+            if norm is not None:
+                norms.append(norm)
+            stats.append(minibatch_stats)
+        rows = batch.rows()
         self.weights_version += 1
         info = {
             "learner": {
@@ -81,7 +105,9 @@ class PPOAgent(Agent):
                 "entropy": float(np.mean([s.entropy for s in stats])),
                 "approx_kl": float(np.mean([s.approx_kl for s in stats])),
                 "clip_fraction": float(np.mean([s.clip_fraction for s in stats])),
-                "explained_variance": explained_variance(tensors["values"], tensors["targets"]),
+                "explained_variance": explained_variance(
+                    torch.from_numpy(rows["values"]), torch.from_numpy(rows["value_targets"])
+                ),
                 "grad_norm": float(np.mean(norms)) if norms else float("nan"),
                 "num_sgd_steps": len(norms),
                 "cur_lr": lr,

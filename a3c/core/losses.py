@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch.distributions import Categorical
+
+
+def as_distribution(policy: Any) -> Any:
+    """Logits [B, A] mean a categorical policy; anything with log_prob() and entropy() is used as is."""
+    return Categorical(logits=policy) if isinstance(policy, torch.Tensor) else policy
 
 
 @dataclass
@@ -18,7 +24,7 @@ class LossStats:
 
 
 def actor_critic_loss(
-    logits: torch.Tensor,
+    policy: Any,
     values: torch.Tensor,
     actions: torch.Tensor,
     advantages: torch.Tensor,
@@ -26,8 +32,11 @@ def actor_critic_loss(
     vf_loss_coeff: float,
     entropy_coeff: float,
 ) -> tuple[torch.Tensor, LossStats]:
-    """A2C/A3C loss: pg_loss + vf_loss_coeff * v_loss - entropy_coeff * entropy (batch means)."""
-    dist = Categorical(logits=logits)
+    """A2C/A3C loss: pg_loss + vf_loss_coeff * v_loss - entropy_coeff * entropy (batch means).
+
+    `policy`: logits of a categorical, or an a3c.models.ActionDistribution for any action space.
+    """
+    dist = as_distribution(policy)
     log_probs = dist.log_prob(actions)
     pg_loss = -(log_probs * advantages).mean()
     v_loss = 0.5 * ((value_targets - values) ** 2).mean()
@@ -48,7 +57,7 @@ class PPOStats:
 
 
 def ppo_loss(
-    logits: torch.Tensor,
+    policy: Any,
     values: torch.Tensor,
     actions: torch.Tensor,
     old_logp: torch.Tensor,
@@ -61,7 +70,7 @@ def ppo_loss(
     entropy_coeff: float,
 ) -> tuple[torch.Tensor, PPOStats]:
     """Clipped surrogate (Schulman et al. 2017) + optionally clipped value loss - entropy bonus."""
-    dist = Categorical(logits=logits)
+    dist = as_distribution(policy)
     log_ratio = dist.log_prob(actions) - old_logp
     ratio = log_ratio.exp()
     surrogate = torch.min(ratio * advantages, ratio.clamp(1 - clip_param, 1 + clip_param) * advantages)

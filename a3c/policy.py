@@ -1,0 +1,200 @@
+"""One Policy protocol for workers, the driver's action API and evaluation; numpy or torch behind it.
+
+A policy acts on encoded observations [N, ...] with a recurrent state (None for feed-forward
+models), and computes the actor-critic loss's flat gradient on a time-major batch. An MLP runs in
+numpy (`NumpyPolicy`: no torch import, the tutorial's 16-worker start-up and step rate); conv and
+LSTM models run the torch ActorCritic with one thread (`TorchPolicy`), imported only then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from a3c.core.distributions import make_distribution
+from a3c.core.numpy_model import LossAndGrad, NumpyActorCritic
+from a3c.spaces import Spaces
+
+# A recurrent state as the worker keeps it: (h, c), each [N, cell] float32; None when feed-forward.
+State = tuple[np.ndarray, np.ndarray] | None
+
+
+@dataclass
+class LossInputs:
+    """What a loss is computed on, time-major [T, N, ...]; `valid` False marks steps to leave out."""
+
+    obs: np.ndarray
+    actions: np.ndarray
+    advantages: np.ndarray
+    value_targets: np.ndarray
+    valid: np.ndarray
+    resets: np.ndarray
+    state_in: State
+
+
+class Policy(Protocol):
+    recurrent: bool
+    num_params: int
+    flat: np.ndarray
+
+    def set_flat_weights(self, flat: np.ndarray) -> None: ...
+
+    def initial_state(self, batch: int) -> State: ...
+
+    def act(
+        self, obs: np.ndarray, state: State, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, State]:
+        """Actions (sampled; the mode when rng is None), their log-probs, values, the next state."""
+
+    def value(self, obs: np.ndarray, state: State) -> np.ndarray: ...
+
+    def loss_and_grad(self, inputs: LossInputs, vf_loss_coeff: float, entropy_coeff: float) -> LossAndGrad: ...
+
+
+def needs_torch(spaces: Spaces, model: dict[str, Any]) -> bool:
+    """Conv nets and LSTMs run in torch; an MLP (any action distribution) has the numpy fast path."""
+    return spaces.encoder.is_image or bool(model.get("use_lstm", False))
+
+
+def make_policy(spaces: Spaces, model: dict[str, Any]) -> Policy:
+    if needs_torch(spaces, model):
+        return TorchPolicy(spaces, model)
+    return NumpyPolicy(spaces, model)
+
+
+def reset_state(state: State, starts: np.ndarray) -> State:
+    """Zero the state rows of environments whose episode starts now."""
+    if state is None or not starts.any():
+        return state
+    keep = (~starts).astype(np.float32)[:, None]
+    return state[0] * keep, state[1] * keep
+
+
+class NumpyPolicy:
+    """The MLP ActorCritic in numpy (a3c.core.numpy_model), with any of the four action distributions."""
+
+    recurrent = False
+
+    def __init__(self, spaces: Spaces, model: dict[str, Any]):
+        self.net = NumpyActorCritic.from_spec(spaces.obs_size, spaces.action, model)
+        self.dist = self.net.distribution
+        self.num_params = self.net.num_params
+
+    @property
+    def flat(self) -> np.ndarray:
+        return self.net.flat
+
+    def set_flat_weights(self, flat: np.ndarray) -> None:
+        self.net.set_flat_weights(flat)
+
+    def initial_state(self, batch: int) -> State:
+        return None
+
+    def act(
+        self, obs: np.ndarray, state: State, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, State]:
+        params, values = self.net.forward(obs)
+        extra = self.net.log_std
+        actions = self.dist.mode(params, extra) if rng is None else self.dist.sample(params, extra, rng)
+        return actions, self.dist.log_prob(params, extra, actions), values, None
+
+    def value(self, obs: np.ndarray, state: State) -> np.ndarray:
+        return self.net.forward(obs)[1]
+
+    def loss_and_grad(self, inputs: LossInputs, vf_loss_coeff: float, entropy_coeff: float) -> LossAndGrad:
+        keep = inputs.valid.reshape(-1)
+        rows = keep.size
+
+        def flat(array: np.ndarray) -> np.ndarray:
+            return array.reshape(rows, *array.shape[2:])[keep]
+
+        return self.net.loss_and_grad(
+            flat(inputs.obs),
+            flat(inputs.actions),
+            flat(inputs.advantages),
+            flat(inputs.value_targets),
+            vf_loss_coeff,
+            entropy_coeff,
+        )
+
+
+class TorchPolicy:
+    """The torch ActorCritic (conv and/or LSTM) in a worker: one thread, no autograd when acting."""
+
+    def __init__(self, spaces: Spaces, model: dict[str, Any]):
+        import torch
+
+        from a3c.models import ActorCritic
+
+        torch.set_num_threads(1)
+        self.torch = torch
+        self.net = ActorCritic(spaces.encoder.shape, spaces.action, model, spaces.encoder.is_image)
+        self.spec = spaces.action
+        self.dist = make_distribution(spaces.action)
+        self.recurrent = self.net.lstm is not None
+        self.num_params = self.net.num_params()
+        self.flat = self.net.get_flat_weights()
+
+    def set_flat_weights(self, flat: np.ndarray) -> None:
+        self.flat = np.asarray(flat, dtype=np.float32)
+        self.net.set_flat_weights(self.flat)
+
+    def initial_state(self, batch: int) -> State:
+        if not self.recurrent:
+            return None
+        size = self.net.lstm.hidden_size
+        return np.zeros((batch, size), np.float32), np.zeros((batch, size), np.float32)
+
+    def _forward(self, obs: np.ndarray, state: State) -> tuple[np.ndarray, np.ndarray, State]:
+        torch = self.torch
+        with torch.no_grad():
+            x = torch.from_numpy(np.ascontiguousarray(obs))
+            if not self.recurrent:
+                params, values = self.net(x)
+                return params.numpy(), values.numpy(), None
+            h, c = (torch.from_numpy(s) for s in state)
+            resets = torch.zeros(1, x.shape[0], dtype=torch.bool)
+            params, values, (h, c) = self.net.forward_sequence(x[None], (h, c), resets)
+            return params[0].numpy(), values[0].numpy(), (h.numpy(), c.numpy())
+
+    def act(
+        self, obs: np.ndarray, state: State, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, State]:
+        params, values, state = self._forward(obs, state)
+        extra = None if self.net.log_std is None else self.net.log_std.log_std.detach().numpy()
+        actions = self.dist.mode(params, extra) if rng is None else self.dist.sample(params, extra, rng)
+        return actions, self.dist.log_prob(params, extra, actions), values, state
+
+    def value(self, obs: np.ndarray, state: State) -> np.ndarray:
+        return self._forward(obs, state)[1]
+
+    def loss_and_grad(self, inputs: LossInputs, vf_loss_coeff: float, entropy_coeff: float) -> LossAndGrad:
+        from a3c.core.losses import actor_critic_loss
+        from a3c.models import ActionDistribution
+
+        torch = self.torch
+        self.net.zero_grad(set_to_none=True)
+        obs = torch.from_numpy(np.ascontiguousarray(inputs.obs))
+        valid = torch.from_numpy(inputs.valid.reshape(-1))
+        if self.recurrent:
+            state = tuple(torch.from_numpy(s) for s in inputs.state_in)
+            params, values, _ = self.net.forward_sequence(obs, state, torch.from_numpy(inputs.resets))
+        else:
+            params, values = self.net(obs.reshape(-1, *obs.shape[2:]))
+        params = params.reshape(-1, params.shape[-1])[valid]
+        values = values.reshape(-1)[valid]
+        actions = torch.from_numpy(inputs.actions.reshape(-1, *inputs.actions.shape[2:]))[valid]
+        dist = ActionDistribution(self.spec, params, self.net.extra_param())
+        loss, stats = actor_critic_loss(
+            dist,
+            values,
+            actions,
+            torch.from_numpy(inputs.advantages.reshape(-1))[valid],
+            torch.from_numpy(inputs.value_targets.reshape(-1))[valid],
+            vf_loss_coeff,
+            entropy_coeff,
+        )
+        loss.backward()
+        return LossAndGrad(self.net.get_flat_grad().copy(), stats.policy_loss, stats.value_loss, stats.entropy)

@@ -1,0 +1,71 @@
+"""Tiny environments that each need one part of the model catalog, for learnability tests."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+
+class TargetEnv(gym.Env):
+    """Continuous actions: observe a target in [-1, 1], act a number; reward -(action - target)^2.
+
+    One step per episode. A random Gaussian policy scores about -1.3; the optimum is 0."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.target = self.np_random.uniform(-1, 1, size=1).astype(np.float32)
+        return self.target.copy(), {}
+
+    def step(self, action):
+        reward = -float(((np.asarray(action) - self.target) ** 2).sum())
+        return self.target.copy(), reward, True, False, {}
+
+
+class CueEnv(gym.Env):
+    """Memory: a cue (+1 or -1) is shown at the first step only; at the last of `length` steps the
+    action must name it (+1 reward, else -1). The observation says when the last step comes, not
+    what the cue was: a feed-forward policy averages 0, a recurrent one can reach +1."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, config=None):
+        self.length = (config or {}).get("length", 4)
+
+    def _obs(self):
+        cue = self.cue if self.t == 0 else 0.0
+        return np.array([cue, float(self.t == self.length - 1)], dtype=np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.cue = float(self.np_random.choice([-1.0, 1.0]))
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        if self.t == self.length - 1:
+            return self._obs(), 1.0 if (int(action) == 1) == (self.cue > 0) else -1.0, True, False, {}
+        self.t += 1
+        return self._obs(), 0.0, False, False, {}
+
+
+class SideEnv(gym.Env):
+    """Images: a 10x10 grayscale frame with one bright 2x2 square; act 0 if it is in the left half,
+    1 if in the right. One step per episode, reward 1 when right. Chance is 0.5."""
+
+    observation_space = gym.spaces.Box(0, 255, (10, 10), np.uint8)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.frame = np.zeros((10, 10), dtype=np.uint8)
+        row, col = self.np_random.integers(0, 9), self.np_random.integers(0, 9)
+        self.frame[row : row + 2, col : col + 2] = 255
+        self.side = int(col >= 4.5)
+        return self.frame.copy(), {}
+
+    def step(self, action):
+        return self.frame.copy(), float(int(action) == self.side), True, False, {}
