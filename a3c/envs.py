@@ -33,6 +33,7 @@ def _load_atari() -> bool:
         ale_py = importlib.import_module("ale_py")
     except ImportError:
         return False
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no version banner from every env built
     gym.register_envs(ale_py)
     return True
 

@@ -129,8 +129,11 @@ class ActorCritic(nn.Module):
         return nn.utils.parameters_to_vector(self.parameters()).detach().numpy().astype(np.float32, copy=True)
 
     def set_flat_weights(self, flat: np.ndarray) -> None:
+        flat = np.asarray(flat, dtype=np.float32)
+        if not flat.flags.writeable:  # Ray hands out read-only arrays; torch wants to own writable memory
+            flat = flat.copy()
         with torch.no_grad():
-            nn.utils.vector_to_parameters(torch.as_tensor(np.asarray(flat, dtype=np.float32)), self.parameters())
+            nn.utils.vector_to_parameters(torch.from_numpy(flat), self.parameters())
 
     def get_flat_grad(self) -> np.ndarray:
         grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in self.parameters()]

@@ -146,9 +146,11 @@ def env_step_rate(env_id: str, seconds: float) -> float:
     """Raw env.step rate of one environment in this process, random actions, resets included."""
     import gymnasium as gym
 
+    from a3c.envs import check_env_id
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        env = gym.make(env_id)
+        env = gym.make(check_env_id(env_id))  # registers the ALE games for Atari ids
     env.reset(seed=0)
     actions = np.random.default_rng(0).integers(env.action_space.n, size=100_000)
     steps, start = 0, time.perf_counter()
@@ -186,12 +188,12 @@ def forward_cost_us(batch: int, repeats: int = 2000) -> dict[str, float]:
         return {"numpy_us": timed(lambda: numpy_model.forward(obs)), "torch_us": timed(lambda: model(tensor))}
 
 
-def a3c_throughput(config: dict[str, Any], seconds: float) -> dict[str, float]:
+def a3c_throughput(config: dict[str, Any], seconds: float, env: str = "CartPole-v0") -> dict[str, float]:
     """Run A3C's train() for `seconds` after one untimed warm-up iteration."""
     from a3c import A3CAgent
 
     with PeakMemory() as memory:
-        agent = A3CAgent({"seed": 1, **config}, "CartPole-v0")
+        agent = A3CAgent({"seed": 1, **config}, env)
         try:
             agent.train()
             timers = {"wait_time_s": 0.0, "apply_time_s": 0.0, "dispatch_time_s": 0.0}
