@@ -99,3 +99,13 @@ def test_an_mlp_worker_never_imports_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_a_checkpoint_names_every_parameter_and_its_shape(tmp_path):
+    from a3c.checkpoint import read_checkpoint
+
+    agent = A3CAgent({**FAST, "grads_per_step": 1, "model": {"fcnet_hiddens": [8]}}, lambda c: TargetEnv())
+    state = read_checkpoint(agent.save(tmp_path)).state
+    layout = [(name, shape) for name, shape in state["parameters"]]
+    assert layout[0] == ("trunk.0.weight", [8, 1]) and layout[-1] == ("log_std.log_std", [1])
+    assert sum(int(np.prod(shape)) for _, shape in layout) == agent.model.num_params()

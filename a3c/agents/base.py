@@ -350,6 +350,7 @@ class Agent:
             "env_name": self.env_name,
             "config": json.loads(json.dumps(self.config, default=repr)),
             "spaces": self.spaces.to_dict(),
+            "parameters": self.parameter_layout(),
             "counters": {
                 "training_iteration": self.iteration,
                 "timesteps_total": self.timesteps_total,
@@ -361,6 +362,10 @@ class Agent:
             "extra": extra_state,
         }
         return Checkpoint({"weights": self.learner.weights().copy(), **adam_tensors, **extra_tensors}, state)
+
+    def parameter_layout(self) -> list[tuple[str, list[int]]]:
+        """(name, shape) of each parameter, in the order they lie in the flat weight vector."""
+        return [(name, list(param.shape)) for name, param in self.model.named_parameters()]
 
     def save(self, directory: str | Path) -> Path:
         """Write a checkpoint into `directory` (atomically); return the file's path."""
@@ -376,6 +381,10 @@ class Agent:
         problems = describe_mismatch(self.spaces.to_dict(), saved_spaces, "environment")
         saved_model = resolve_model(state.get("config", {}).get("model", {}))
         problems += describe_mismatch(self.config["model"], saved_model, "model")
+        if not problems and "parameters" in state:  # format 2 names every parameter of the flat vector
+            problems = describe_mismatch(
+                dict(self.parameter_layout()), {name: shape for name, shape in state["parameters"]}, "parameter"
+            )
         weights = checkpoint.tensors.get("weights")
         if not problems and (weights is None or weights.shape != self.learner.flat.shape):
             problems.append(f"weights: checkpoint has {None if weights is None else weights.shape}")
