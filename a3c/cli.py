@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from a3c.checkpoint import CheckpointError, latest_checkpoint
@@ -54,18 +55,20 @@ def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
     except BAD_INPUT as error:
         if debug:
             raise
-        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except FAILURES as error:
         if debug:
             raise
-        console.print(f"[red]training stopped:[/red] {error}", highlight=False, soft_wrap=True)
+        console.print(f"[red]training stopped:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except OSError as error:
         if debug:
             raise
         where = f": {error.filename}" if getattr(error, "filename", None) else ""
-        console.print(f"[red]error:[/red] {error.strerror or error}{where}", highlight=False, soft_wrap=True)
+        console.print(
+            f"[red]error:[/red] {escape(str(error.strerror or error) + where)}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from None
 
 

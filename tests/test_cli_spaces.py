@@ -33,3 +33,13 @@ def test_an_unknown_module_is_one_clear_line(tmp_path):
     out = a3c("train", "no_such_module:Env-v0", "--iterations", 1, cwd=tmp_path)
     assert out.returncode == 2
     assert "cannot import module 'no_such_module'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_missing_environment_family_is_one_line_naming_the_extra(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("Box2D") is not None:
+        pytest.skip("box2d is installed here: nothing is missing")
+    out = a3c("train", "LunarLander-v3", "--iterations", 1, cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "install the 'box2d' extra: pip install -e '.[box2d]'" in out.stderr
