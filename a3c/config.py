@@ -135,6 +135,13 @@ COMMON_SCHEMA: dict[str, Option] = {
         0.01, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "weight of the entropy bonus"
     ),
     "normalize_advantages": Option(False, (bool,), None, "True or False", "standardize advantages within each batch"),
+    "normalize_rewards": Option(
+        False,
+        (bool,),
+        None,
+        "True or False",
+        "divide rewards in the losses by the running std of the discounted return, merged across workers",
+    ),
     "scale_observations": Option(
         True, (bool,), None, "True or False", "scale Box observations bounded in every dimension to [-1, 1]"
     ),

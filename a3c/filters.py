@@ -110,3 +110,47 @@ def make_filter(name: str, shape: tuple[int, ...]) -> MeanStdFilter | NoFilter:
     if name == "MeanStdFilter":
         return MeanStdFilter(shape)
     return NoFilter()
+
+
+class ReturnNormalizer:
+    """Rewards divided by the running std of the discounted return (SB3's VecNormalize norm_reward).
+
+    Keeps value targets near unit scale whatever the environment's reward scale (-16 per step on
+    Pendulum, +1 on CartPole, hundreds on LunarLander), so one learning rate and one value-loss
+    weight serve them all. Each worker tracks its environments' discounted returns and the
+    statistics of those returns; the driver merges every worker's delta, as for MeanStdFilter.
+    Reported episode rewards are never scaled.
+    """
+
+    def __init__(self, gamma: float, clip: float = 10.0):
+        self.gamma = gamma
+        self.clip = clip
+        self.stat = RunningStat(())
+        self.delta = RunningStat(())
+        self.running: np.ndarray | None = None  # discounted return so far, per environment
+
+    def __call__(self, rewards: np.ndarray, dones: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+        """Learn from a rollout's rewards [T, N] (episodes end where `dones`), return them scaled."""
+        if self.running is None or self.running.shape != rewards.shape[1:]:
+            self.running = np.zeros(rewards.shape[1:], dtype=np.float64)
+        returns = np.empty(rewards.shape, dtype=np.float64)
+        for t in range(rewards.shape[0]):
+            self.running = self.running * self.gamma + rewards[t]
+            returns[t] = self.running
+            self.running[dones[t]] = 0.0
+        seen = returns if valid is None else returns[valid]
+        self.stat.push(seen)
+        self.delta.push(seen)
+        return self.scale(rewards)
+
+    def scale(self, rewards: np.ndarray) -> np.ndarray:
+        std = float(np.sqrt(self.stat.m2 / (self.stat.count - 1))) if self.stat.count > 1 else 1.0
+        return np.clip(rewards / (std + 1e-8), -self.clip, self.clip).astype(np.float32)
+
+    def take_delta(self) -> dict[str, Any]:
+        state = self.delta.state()
+        self.delta = RunningStat(())
+        return state
+
+    def sync(self, master_state: dict[str, Any]) -> None:
+        self.stat = RunningStat.from_state(master_state)

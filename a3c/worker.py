@@ -17,7 +17,7 @@ import numpy as np
 
 from a3c.core.returns import compute_gae, normalize_advantages
 from a3c.envs import EnvError, EnvSpec, check_spaces, env_name, is_atari, make_env, make_native_vector_env
-from a3c.filters import make_filter
+from a3c.filters import ReturnNormalizer, make_filter
 from a3c.policy import LossInputs, State, make_policy, reset_state
 
 
@@ -186,6 +186,7 @@ class RolloutWorker:
         else:
             self.envs = [first] + [self._make_env() for _ in range(num_envs - 1)]
         self.obs_filter = make_filter(config["observation_filter"], (self.encoder.size,))
+        self.return_filter = ReturnNormalizer(config["gamma"]) if config.get("normalize_rewards") else None
         self.state = self.policy.initial_state(num_envs)
         self.episode_start = np.ones(num_envs, dtype=bool)
         if self.vector_env is not None:
@@ -244,7 +245,10 @@ class RolloutWorker:
         """Adopt the driver's weights (and its merged observation filter, if it sends one)."""
         self.policy.set_flat_weights(np.asarray(flat, dtype=np.float32))
         if filter_state is not None:
-            self.obs_filter.sync(filter_state)
+            if filter_state.get("obs") is not None:
+                self.obs_filter.sync(filter_state["obs"])
+            if filter_state.get("returns") is not None and self.return_filter is not None:
+                self.return_filter.sync(filter_state["returns"])
 
     def get_weights(self) -> np.ndarray:
         return self.policy.flat.copy()
@@ -382,6 +386,8 @@ class RolloutWorker:
             self.set_weights(weights, filter_state)
         rollout = self.sample()
         rewards = np.clip(rollout.rewards, -1.0, 1.0) if self.clip_rewards else rollout.rewards
+        if self.return_filter is not None:
+            rewards = self.return_filter(rewards, rollout.terminated | rollout.truncated, rollout.valid)
         advantages, targets = compute_gae(
             rewards * np.float32(self.config.get("reward_scale", 1.0)),
             rollout.values,
@@ -405,9 +411,17 @@ class RolloutWorker:
             state_in=rollout.state_in,
             episode_rewards=rollout.episode_rewards,
             episode_lengths=rollout.episode_lengths,
-            filter_delta=self.obs_filter.take_delta(),
+            filter_delta=self._take_filter_deltas(),
             num_env_errors=rollout.num_env_errors,
         )
+
+    def _take_filter_deltas(self) -> dict[str, Any] | None:
+        """What the observation filter and the return normalizer learned since the last task."""
+        deltas = {
+            "obs": self.obs_filter.take_delta(),
+            "returns": None if self.return_filter is None else self.return_filter.take_delta(),
+        }
+        return deltas if any(value is not None for value in deltas.values()) else None
 
     def compute_gradients(
         self, weights: np.ndarray, weights_version: int = 0, filter_state: dict[str, Any] | None = None

@@ -9,6 +9,9 @@ Sections, each printed as a markdown table:
              per actor, for an MLP (numpy, no torch), an MLP + LSTM and Pong's conv net (torch)
   pong       raw ALE/Pong-v5 env.step rate in one process (random actions) against A3C's env steps/s
              with 2 and 16 workers (agent steps: each is 4 emulator frames in both)
+  e2e        for each environment of issue 12, defaults: `a3c train --time-limit S` then
+             `a3c evaluate --render`, and the same from Python (A3CAgent.train, SavedPolicy.evaluate):
+             the reward reached and the time
   transfer   gradients/s of A3C on the conv + LSTM model (about 1.2M parameters, 4.8 MB) with the
              weights inline in each call (RAY_max_direct_call_object_size 16 MiB) and through Ray's
              object store (the 4 MiB default a3c sets), each in a fresh Ray
@@ -31,7 +34,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from run import a3c_throughput, env_step_rate  # noqa: E402
 
-SECTIONS = ("startup", "pong", "transfer")
+SECTIONS = ("startup", "pong", "transfer", "e2e")
+# The environments issue 12 names, each trained with the defaults from Python and from the CLI.
+E2E_ENVS = [
+    "Pendulum-v1",
+    "LunarLanderContinuous-v3",
+    "HalfCheetah-v5",
+    "ALE/Pong-v5",
+    "FrozenLake-v1",
+    "custom_env:a3c-examples/Rooms-v0",
+]
 LSTM = {"fcnet_hiddens": [64], "use_lstm": True, "lstm_cell_size": 64}
 WORKER_KINDS = {
     "MLP, numpy (CartPole-v1)": ("CartPole-v1", {}),
@@ -99,11 +111,70 @@ def transfer(seconds: float) -> dict:
     return results
 
 
+def e2e(seconds: float, workers: int, scratch: Path) -> list[dict]:
+    """Train each env for `seconds` from the CLI and from Python; evaluate both checkpoints."""
+    from a3c import A3CAgent
+    from a3c.evaluation import SavedPolicy
+    from a3c.execution.ray_pool import ensure_ray
+
+    env_vars = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "examples"), os.environ.get("PYTHONPATH", "")])}
+    sys.path.insert(0, str(ROOT / "examples"))
+    rows = []
+    for env in E2E_ENVS:
+        safe = env.replace("/", "-").replace(":", "-")
+        run = scratch / f"cli_{safe}"
+        gif = scratch / f"{safe}.gif"
+        start = time.perf_counter()
+        train = [sys.executable, "-m", "a3c.cli", "train", env, "--workers", str(workers), "--time-limit", str(seconds)]
+        subprocess.run([*train, "--run-dir", str(run)], env=env_vars, check=True, capture_output=True, timeout=900)
+        cli_wall = time.perf_counter() - start
+        progress = (run / "result.json").read_text().splitlines()
+        cli_result = json.loads(progress[-1])
+        evaluate = [sys.executable, "-m", "a3c.cli", "evaluate", str(run), "--episodes", "5", "--render", str(gif)]
+        subprocess.run(evaluate, env=env_vars, check=True, capture_output=True, timeout=900)
+        cli_eval = SavedPolicy(run).evaluate(episodes=5, seed=0).summary["mean"]
+
+        ensure_ray(None)
+        start = time.perf_counter()
+        agent = A3CAgent({"num_workers": workers}, env)
+        result = agent.train()
+        while result.time_total_s < seconds:
+            result = agent.train()
+        path = agent.save(scratch / f"py_{safe}")
+        agent.stop()
+        py_wall = time.perf_counter() - start
+        py_eval = SavedPolicy(path).evaluate(episodes=5, seed=0).summary["mean"]
+        rows.append(
+            {
+                "env": env,
+                "cli": {
+                    "reward_mean": cli_result["episode_reward_mean"],
+                    "env_steps": cli_result["timesteps_total"],
+                    "wall_s": cli_wall,
+                    "evaluate_mean_5": cli_eval,
+                    "gif_bytes": gif.stat().st_size,
+                },
+                "python": {
+                    "reward_mean": result.episode_reward_mean,
+                    "env_steps": result.timesteps_total,
+                    "wall_s": py_wall,
+                    "evaluate_mean_5": py_eval,
+                },
+            }
+        )
+        print(
+            f"  {env}: CLI {cli_result['episode_reward_mean']:.1f}, Python {result.episode_reward_mean:.1f}", flush=True
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--seconds", type=float, default=30.0, help="measuring time per throughput cell")
     parser.add_argument("--actors", type=int, default=4, help="actors per kind in the start-up section")
+    parser.add_argument("--workers", type=int, default=4, help="num_workers in the e2e section")
+    parser.add_argument("--scratch", type=Path, default=Path("/tmp/a3c-spaces-e2e"), help="e2e runs and GIFs")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "spaces.json")
     args = parser.parse_args()
     try:
@@ -129,6 +200,18 @@ def main() -> None:
         print("\n| conv + LSTM weights travel | gradients/s | env steps/s |\n|---|---|---|")
         for label, row in result.items():
             print(f"| {label} | {row['grads_per_s']:.1f} | {row['env_steps_per_s']:,.0f} |")
+    if "e2e" in args.sections:
+        report["e2e"] = rows = e2e(args.seconds, args.workers, args.scratch)
+        print(
+            f"\n| environment ({args.seconds:.0f} s, defaults, {args.workers} workers) | CLI: reward mean (env steps) "
+            "| CLI: evaluate, 5 episodes | Python: reward mean (env steps) | Python: evaluate |\n|---|---|---|---|---|"
+        )
+        for row in rows:
+            cli, py = row["cli"], row["python"]
+            print(
+                f"| {row['env']} | {cli['reward_mean']:.1f} ({cli['env_steps']:,}) | {cli['evaluate_mean_5']:.1f} "
+                f"| {py['reward_mean']:.1f} ({py['env_steps']:,}) | {py['evaluate_mean_5']:.1f} |"
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"\nwrote {args.out}")

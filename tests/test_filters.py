@@ -49,7 +49,7 @@ def test_workers_adopt_the_merged_statistics_with_the_weights():
     agent.train()
     master = agent.obs_filter.stat.state()
     worker = agent.pool.workers[0]
-    worker.set_weights(agent.learner.weights(), master)
+    worker.set_weights(agent.learner.weights(), agent._filter_state())
     np.testing.assert_array_equal(worker.obs_filter.stat.mean, master["mean"])
     assert worker.obs_filter.stat.count == master["count"]
 
@@ -77,3 +77,49 @@ def test_update_with_no_rows_changes_nothing():
     obs_filter.update(np.zeros((0, 3)))
     assert obs_filter.stat.count == 4 and np.isfinite(obs_filter.stat.mean).all()
     assert obs_filter.take_delta()["count"] == 0 and before["count"] == 4
+
+
+def test_return_normalizer_divides_rewards_by_the_std_of_discounted_returns():
+    from a3c.filters import ReturnNormalizer
+
+    rng = np.random.default_rng(0)
+    rewards = rng.normal(5.0, 2.0, size=(50, 3))
+    dones = rng.random((50, 3)) < 0.1
+    normalizer = ReturnNormalizer(gamma=0.9)
+    scaled = normalizer(rewards, dones)
+    # slow reference: each environment's discounted return, restarted after every episode end
+    returns = []
+    for i in range(3):
+        running = 0.0
+        for t in range(50):
+            running = running * 0.9 + rewards[t, i]
+            returns.append(running)
+            if dones[t, i]:
+                running = 0.0
+    np.testing.assert_allclose(scaled, rewards / np.std(returns, ddof=1), rtol=1e-5)
+    assert normalizer.take_delta()["count"] == 150 and normalizer.take_delta()["count"] == 0
+
+
+def test_return_statistics_of_several_workers_merge_into_the_driver():
+    from a3c.filters import ReturnNormalizer
+
+    rng = np.random.default_rng(1)
+    driver, workers = ReturnNormalizer(0.99), [ReturnNormalizer(0.99) for _ in range(3)]
+    for worker in workers:
+        worker(rng.normal(size=(20, 2)), np.zeros((20, 2), dtype=bool))
+        driver.stat.merge(RunningStat.from_state(worker.take_delta()))
+    assert driver.stat.count == 120
+    for worker in workers:
+        worker.sync(driver.stat.state())
+        assert worker.scale(np.array([1.0])) == driver.scale(np.array([1.0]))
+
+
+def test_normalize_rewards_keeps_reported_rewards_and_round_trips_through_a_checkpoint(tmp_path):
+    from a3c import A3CAgent
+
+    config = {"num_workers": 2, "execution": "local", "seed": 0, "grads_per_step": 10, "normalize_rewards": True}
+    agent = A3CAgent({**config, "model": {"fcnet_hiddens": [8]}}, "Pendulum-v1")
+    result = agent.train()
+    assert agent.return_filter.stat.count == result.timesteps_this_iter
+    restored = A3CAgent.from_checkpoint(agent.save(tmp_path))
+    assert restored.return_filter.stat.count == agent.return_filter.stat.count

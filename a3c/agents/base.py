@@ -28,7 +28,7 @@ from a3c.config import ConfigError, Option, resolve_config, resolve_model
 from a3c.envs import EnvSpec, check_env_id, check_spaces, env_name, is_atari, make_env
 from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
-from a3c.filters import MeanStdFilter, RunningStat, make_filter
+from a3c.filters import MeanStdFilter, ReturnNormalizer, RunningStat, make_filter
 from a3c.models import ActionDistribution, ActorCritic
 from a3c.policy import State, make_policy
 from a3c.result import EpisodeTracker, TrainResult
@@ -192,6 +192,7 @@ class Agent:
         )
         self.episodes = EpisodeTracker()
         self.obs_filter = make_filter(self.config["observation_filter"], (self.spaces.obs_size,))
+        self.return_filter = ReturnNormalizer(self.config["gamma"]) if self.config["normalize_rewards"] else None
         self.iteration = 0
         self.timesteps_total = 0
         self.time_total_s = 0.0
@@ -236,15 +237,22 @@ class Agent:
         return RayPool(self.env, self.config, num_workers)
 
     def _filter_state(self) -> dict[str, Any] | None:
-        """The merged observation statistics, sent to workers with the weights."""
-        return self.obs_filter.stat.state() if isinstance(self.obs_filter, MeanStdFilter) else None
+        """The merged observation and return statistics, sent to workers with the weights."""
+        state = {
+            "obs": self.obs_filter.stat.state() if isinstance(self.obs_filter, MeanStdFilter) else None,
+            "returns": None if self.return_filter is None else self.return_filter.stat.state(),
+        }
+        return state if any(value is not None for value in state.values()) else None
 
     def _record(self, result: Any) -> None:
-        """Take in a worker result's episodes and observation-filter delta."""
+        """Take in a worker result's episodes and its filters' deltas."""
         self.episodes.add(result.episode_rewards, result.episode_lengths)
         self.num_env_errors += result.num_env_errors
-        if result.filter_delta is not None and isinstance(self.obs_filter, MeanStdFilter):
-            self.obs_filter.stat.merge(RunningStat.from_state(result.filter_delta))
+        deltas = result.filter_delta or {}
+        if deltas.get("obs") is not None and isinstance(self.obs_filter, MeanStdFilter):
+            self.obs_filter.stat.merge(RunningStat.from_state(deltas["obs"]))
+        if deltas.get("returns") is not None and self.return_filter is not None:
+            self.return_filter.stat.merge(RunningStat.from_state(deltas["returns"]))
 
     def _apply(self, flat_grad: np.ndarray | None = None) -> float | None:
         """Apply a worker gradient (or, with None, the one backpropagated into the learner).
@@ -329,17 +337,25 @@ class Agent:
     # -- checkpoints ------------------------------------------------------------------------
 
     def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """State beyond weights and optimizer: the observation filter's statistics."""
-        if not isinstance(self.obs_filter, MeanStdFilter):
-            return {}, {}
-        stat = self.obs_filter.stat
-        return {"filter.mean": stat.mean, "filter.m2": stat.m2}, {"filter_count": stat.count}
+        """State beyond weights and optimizer: the observation filter's and return normalizer's statistics."""
+        tensors: dict[str, np.ndarray] = {}
+        state: dict[str, Any] = {}
+        if isinstance(self.obs_filter, MeanStdFilter):
+            stat = self.obs_filter.stat
+            tensors.update({"filter.mean": stat.mean, "filter.m2": stat.m2})
+            state["filter_count"] = stat.count
+        if self.return_filter is not None:
+            stat = self.return_filter.stat
+            state["returns"] = {"count": stat.count, "mean": float(stat.mean), "m2": float(stat.m2)}
+        return tensors, state
 
     def _load_extra_state(self, tensors: dict[str, np.ndarray], state: dict[str, Any]) -> None:
         if isinstance(self.obs_filter, MeanStdFilter) and "filter.mean" in tensors:
             self.obs_filter.stat = RunningStat.from_state(
                 {"count": state["filter_count"], "mean": tensors["filter.mean"], "m2": tensors["filter.m2"]}
             )
+        if self.return_filter is not None and "returns" in state:
+            self.return_filter.stat = RunningStat.from_state(state["returns"])
 
     def checkpoint(self) -> Checkpoint:
         adam_tensors, adam_scalars = self.learner.state()
