@@ -358,6 +358,8 @@ def evaluate(
             if render.exists() and render.is_dir():
                 raise UsageError(f"--render {render} is a directory")
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+            if not os.environ.get("DISPLAY"):
+                os.environ.setdefault("MUJOCO_GL", "egl")  # MuJoCo renders off-screen without a display
         policy = SavedPolicy(checkpoint)
         result = policy.evaluate(episodes, deterministic, seed, render)
         summary = result.summary

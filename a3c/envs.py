@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -129,6 +130,9 @@ def _route_mujoco_warnings() -> None:
         import mujoco
     except ImportError:  # gym.make says which extra is missing
         return
+    except Exception as error:  # noqa: BLE001 - e.g. MUJOCO_GL names an OpenGL library that is not there
+        gl = os.environ.get("MUJOCO_GL")
+        raise EnvError(f"MuJoCo cannot load (MUJOCO_GL={gl!r}): {type(error).__name__}: {error}") from None
 
     def handler(message: str) -> None:
         if "is deprecated" not in message:

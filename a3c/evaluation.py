@@ -11,7 +11,7 @@ import numpy as np
 
 from a3c.checkpoint import CheckpointError, read_checkpoint
 from a3c.config import resolve_model
-from a3c.envs import check_spaces, make_env
+from a3c.envs import EnvError, check_spaces, make_env
 from a3c.filters import MeanStdFilter, NoFilter, RunningStat
 from a3c.policy import make_policy
 from a3c.spaces import upgrade_spaces_dict
@@ -117,8 +117,15 @@ class SavedPolicy:
 
         env = self.make_env(render_mode="rgb_array")
         frames: list[np.ndarray] = []
-        self.play(env, deterministic, rng, seed, frames)
-        env.close()
+        try:
+            self.play(env, deterministic, rng, seed, frames)
+        except Exception as error:  # noqa: BLE001 - renderers fail in many ways (no OpenGL, no display)
+            raise EnvError(
+                f"cannot render {self.env_id}: {type(error).__name__}: {str(error).strip()[:300]} (MuJoCo without a "
+                "display: set MUJOCO_GL=egl, or install OSMesa and set MUJOCO_GL=osmesa)"
+            ) from None
+        finally:
+            env.close()
         images = [Image.fromarray(frame) for frame in frames]
         tmp = path.with_name(f".{path.name}.tmp")
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=33, loop=0)
