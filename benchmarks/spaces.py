@@ -26,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -174,7 +175,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="measuring time per throughput cell")
     parser.add_argument("--actors", type=int, default=4, help="actors per kind in the start-up section")
     parser.add_argument("--workers", type=int, default=4, help="num_workers in the e2e section")
-    parser.add_argument("--scratch", type=Path, default=Path("/tmp/a3c-spaces-e2e"), help="e2e runs and GIFs")
+    parser.add_argument("--scratch", type=Path, default=None, help="e2e runs and GIFs (default: a new temp dir)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "spaces.json")
     args = parser.parse_args()
     try:
@@ -201,7 +202,9 @@ def main() -> None:
         for label, row in result.items():
             print(f"| {label} | {row['grads_per_s']:.1f} | {row['env_steps_per_s']:,.0f} |")
     if "e2e" in args.sections:
-        report["e2e"] = rows = e2e(args.seconds, args.workers, args.scratch)
+        scratch = args.scratch or Path(tempfile.mkdtemp(prefix="a3c-spaces-e2e-"))
+        print(f"e2e runs and GIFs in {scratch}")
+        report["e2e"] = rows = e2e(args.seconds, args.workers, scratch)
         print(
             f"\n| environment ({args.seconds:.0f} s, defaults, {args.workers} workers) | CLI: reward mean (env steps) "
             "| CLI: evaluate, 5 episodes | Python: reward mean (env steps) | Python: evaluate |\n|---|---|---|---|---|"
