@@ -24,16 +24,19 @@ def tutorial_agents(ray_session):
 
 def test_tutorial_flow_trains_both_environments(tutorial_agents):
     cartpole, mountaincar = tutorial_agents
+    lag_max = 0
     for _ in range(2):
         result = cartpole.train()
         result_ = mountaincar.train()
+        lag_max = max(lag_max, result.info["learner"]["policy_lag_max"])
     grads = DEFAULT_CONFIG["grads_per_step"]
     assert result.timesteps_total == 2 * grads * 16
     assert result_.timesteps_total == 2 * grads * 16
     assert result.episodes_total > 0 and 8 <= result.episode_reward_mean <= 200
     assert result_.info["learner"]["num_grads_applied"] == grads
-    # Several workers really ran concurrently: gradients arrive computed on older weights.
-    assert result.info["learner"]["policy_lag_max"] >= 1
+    # Several workers really ran concurrently: gradients arrive computed on older weights (the first
+    # iteration sends the same weights to all four workers, so at least three gradients are late).
+    assert lag_max >= 1
 
 
 def test_every_worker_keeps_a_task_in_flight_between_iterations(tutorial_agents):

@@ -27,6 +27,14 @@ def start_endless_training(run: Path, cwd: Path, checkpoint_every: int) -> subpr
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
 
 
+def wait_until(condition, what: str, timeout_s: float = 300) -> None:
+    """Poll state the process makes visible (files it writes); the bound is generous, not a speed guess."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
+        time.sleep(0.1)
+
+
 def read_progress(run_dir: Path) -> list[dict]:
     with open(run_dir / "progress.csv", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -66,20 +74,19 @@ def test_train_writes_the_run_directory_then_resume_continues_it(tmp_path):
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     run = tmp_path / "run"
     proc = start_endless_training(run, tmp_path, checkpoint_every=0)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (run / "result.json").exists():
-        time.sleep(0.5)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
+    results = run / "result.json"
+    wait_until(lambda: results.exists() and results.read_text().count("\n") >= 1, "the first logged iteration")
+    proc.send_signal(signal.SIGINT)  # an iteration was logged: the training loop is running
+    stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 130, stderr
     assert f"a3c train --resume {run}" in stderr
     checkpoints = list((run / "checkpoints").glob("checkpoint_*.safetensors"))
     assert len(checkpoints) == 1
-    iterations_logged = len(read_progress(run))
-    out = a3c("train", "--resume", run, "--iterations", iterations_logged + 1, cwd=tmp_path)
+    saved_at = int(checkpoints[0].stem.split("_")[1])
+    assert saved_at >= len(read_progress(run)) >= 1
+    out = a3c("train", "--resume", run, "--iterations", saved_at + 1, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert int(read_progress(run)[-1]["training_iteration"]) == iterations_logged + 1
+    assert int(read_progress(run)[-1]["training_iteration"]) == saved_at + 1
 
 
 def test_evaluate_and_render_and_plot(tmp_path):
@@ -157,11 +164,9 @@ def test_an_output_path_under_a_file_is_a_clear_error(tmp_path):
 def test_a_driver_killed_mid_run_resumes_losing_at_most_one_iteration(tmp_path):
     run = tmp_path / "run"
     proc = start_endless_training(run, tmp_path, checkpoint_every=1)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list((run / "checkpoints").glob("*.safetensors"))) < 3:
-        time.sleep(0.2)
+    wait_until(lambda: len(list((run / "checkpoints").glob("*.safetensors"))) >= 3, "three checkpoints")
     proc.kill()  # SIGKILL: no handler runs, nothing is saved on the way out
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=300)
     logged = len(read_progress(run))
     out = a3c("train", "--resume", run, "--iterations", logged + 2, cwd=tmp_path)
     assert out.returncode == 0, out.stderr

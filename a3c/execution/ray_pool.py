@@ -144,6 +144,14 @@ class RayPool:
         return RemoteRolloutWorker.remote(self.env, self.config, worker_index=index + 1)
 
     def _replace(self, index: int, reason: str) -> WorkerLost:
+        """Kill worker `index` and start a fresh actor in its place; its task in flight, if any, is lost.
+
+        Whoever notices the failure (wait_any, call_all, drain) replaces the worker at once, so
+        `actors` never holds a known-dead actor, and a dead actor's task still in flight is dropped
+        here rather than found later and blamed on its replacement.
+        """
+        if self._drop_tasks_of(index):
+            self.lost.append((index, WorkerLost(reason)))  # wait_any reports it: the scheduler re-dispatches
         self.restarts[index] += 1
         failures = self.restarts[index]
         if failures > self.config["max_worker_restarts"]:
@@ -166,6 +174,13 @@ class RayPool:
         except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as error:
             return self._replace(index, f"replacement could not start: {error.__class__.__name__}")
         return WorkerLost(reason)
+
+    def _drop_tasks_of(self, index: int) -> bool:
+        """Forget worker `index`'s tasks in flight (its actor is being replaced); True if it had one."""
+        refs = [ref for ref, owner in self.in_flight.items() if owner == index]
+        for ref in refs:
+            self._pop(ref)
+        return bool(refs)
 
     def num_restarts(self) -> int:
         return sum(self.restarts)
@@ -238,20 +253,27 @@ class RayPool:
         return [i for i in range(self.num_workers) if i not in busy]
 
     def drain(self) -> None:
-        """Wait out the tasks in flight and drop their results."""
+        """Wait out the tasks in flight and drop their results; replace a worker whose task failed."""
         for ref in list(self.in_flight):
+            index = self._pop(ref)
             try:
                 ray.get(ref, timeout=self.config["worker_timeout_s"])
-            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
-                pass
+            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as error:
+                reason = _describe(error) if isinstance(error, ray.exceptions.RayError) else "timed out"
+                self._replace(index, reason)
         self.in_flight.clear()
         self.submitted_at.clear()
         self.lost.clear()
 
     def stop(self) -> None:
+        """Kill every actor, dead or alive; safe to call twice."""
         for actor in self.actors:
-            ray.kill(actor)
+            try:
+                ray.kill(actor)
+            except Exception:  # noqa: BLE001 - an actor already gone is what stop() wants
+                pass
         self.actors, self.in_flight, self.submitted_at = [], {}, {}
+        self.lost.clear()
 
 
 def _describe(error: Exception) -> str:
