@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,11 +52,26 @@ def test_help_explains_every_option_with_its_default(tmp_path):
     assert "default: 100" in text
 
 
+def assert_plain_output(out: subprocess.CompletedProcess, iterations: int) -> dict[str, str]:
+    """Output to a pipe: no escape codes, one plain progress line per iteration, one summary; its rows."""
+    assert "\x1b" not in out.stdout + out.stderr, "no ANSI escape codes in a pipe"
+    progress = [line for line in out.stderr.splitlines() if line.startswith("iteration ")]
+    assert len(progress) == iterations, out.stderr
+    for line in progress:
+        assert re.fullmatch(r"iteration \d+/\d+  env steps [\d,]+  steps/s [\d,]+  reward mean \S+  .*", line), line
+    lines = out.stdout.splitlines()
+    assert lines.count("Training finished") == 1 and lines[0] == "Training finished", out.stdout
+    rows = dict(line.strip().split(": ", 1) for line in lines[1:])
+    assert {"stopped by", "iterations", "env steps", "checkpoint", "run directory"} <= set(rows), rows
+    return rows
+
+
 def test_train_writes_the_run_directory_then_resume_continues_it(tmp_path):
     run = tmp_path / "run"
     out = a3c("train", "CartPole-v0", *FAST, "--iterations", 3, "--checkpoint-every", 1, "--run-dir", run, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "Training finished" in out.stdout
+    rows = assert_plain_output(out, iterations=3)
+    assert rows["stopped by"] == "3 iterations" and rows["iterations"] == "3"
     config = json.loads((run / "config.json").read_text())
     assert config["grads_per_step"] == 10 and config["model"]["fcnet_hiddens"] == [16]
     assert len((run / "result.json").read_text().splitlines()) == 3
@@ -69,6 +85,14 @@ def test_train_writes_the_run_directory_then_resume_continues_it(tmp_path):
     assert [int(r["timesteps_total"]) for r in rows] == [160, 320, 480, 640, 800]
     times = [float(r["time_total_s"]) for r in rows]
     assert times == sorted(times), "the time counter continues, it does not restart"
+
+    # Already past the stop condition: one line saying so and how to go further; no agent is built.
+    out = a3c("train", "--resume", run, "--iterations", 2, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    said = (out.stdout + out.stderr).strip().splitlines()
+    assert len(said) == 1, said
+    assert f"{run} is already at iteration 5" in said[0] and f"a3c train --resume {run} --iterations 10" in said[0]
+    assert len(read_progress(run)) == 5
 
 
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
@@ -92,10 +116,15 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
 def test_evaluate_and_render_and_plot(tmp_path):
     run = tmp_path / "run"
     assert a3c("train", "CartPole-v0", *FAST, "--iterations", 2, "--run-dir", run, cwd=tmp_path).returncode == 0
+    out = a3c("evaluate", run / "checkpoints" / "index.json", "--best", "--episodes", 2, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    used = re.escape(str(run / "checkpoints" / "checkpoint_000002.safetensors"))
+    stats = r"mean \S+  std \S+  min \S+  max \S+"
+    assert re.fullmatch(rf"CartPole-v0: 2 episodes with {used}: {stats}", out.stdout.strip()), out.stdout
     gif = tmp_path / "episode.gif"
     out = a3c("evaluate", run, "--episodes", 3, "--render", gif, "--seed", 0, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "mean" in out.stdout and "std" in out.stdout
+    assert "mean" in out.stdout and "std" in out.stdout and "\x1b" not in out.stdout
     assert gif.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
     from PIL import Image
 
