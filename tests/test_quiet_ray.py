@@ -38,7 +38,10 @@ NOISE = ["WARNING", "RAY_AUTH_MODE", "(raylet)", "RAW:", "mutex.cc", "pid=", "\x
 
 def run_python(code: str, **env: str) -> list[str]:
     """stdout and stderr of `code` in a fresh interpreter, through one pipe, as `2>&1 | tee` sees them."""
-    environ = {k: v for k, v in os.environ.items() if k != "A3C_RAY_VERBOSE"} | env
+    # As a fresh shell has it: without what the test session's own Ray set in this process's
+    # environment (Ray sets RAY_AUTH_MODE=token when it turns token authentication on).
+    dropped = {"A3C_RAY_VERBOSE", "RAY_AUTH_MODE", "RAY_ADDRESS"}
+    environ = {k: v for k, v in os.environ.items() if k not in dropped} | env
     command = [sys.executable, "-c", code]
     out = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, env=environ)
     assert out.returncode == 0, out.stdout[-3000:]
