@@ -164,24 +164,20 @@ def _print_summary(title: str, rows: list[tuple[str, str]]) -> None:
         stdout.print(f"  {key}: {value}", highlight=False, soft_wrap=True)
 
 
-def _stop_reason(stop: dict[str, Any], iteration: int, reward_mean: float, time_total_s: float) -> str | None:
-    """Why training stops at this point, or None to go on (the training loop's test, and --resume's)."""
+def _stop_reason(
+    stop: dict[str, Any], iteration: int, reward_mean: float, time_total_s: float
+) -> tuple[str, str] | None:
+    """Why training stops at this point, and the option that would let it go on; None to go on.
+
+    The training loop's test after each iteration, and --resume's before it builds anything.
+    """
     if iteration >= stop["iterations"]:
-        return f"{stop['iterations']} iterations"
+        return f"{stop['iterations']} iterations", f"--iterations {max(2 * iteration, iteration + 1)}"
     if stop.get("stop_reward") is not None and reward_mean >= stop["stop_reward"]:  # NaN (no episode yet): go on
-        return f"episode_reward_mean {reward_mean:.1f} >= {stop['stop_reward']}"
+        return f"episode_reward_mean {reward_mean:.1f} >= {stop['stop_reward']}", f"--stop-reward {reward_mean + 1:.0f}"
     if stop.get("time_limit") is not None and time_total_s >= stop["time_limit"]:
-        return f"time limit {stop['time_limit']} s"
+        return f"time limit {stop['time_limit']} s", f"--time-limit {math.ceil(2 * time_total_s)}"
     return None
-
-
-def _further(stop: dict[str, Any], iteration: int, reward_mean: float, time_total_s: float) -> str:
-    """The option that lets a run that met its stop condition train on (e.g. twice as many iterations)."""
-    if iteration >= stop["iterations"]:
-        return f"--iterations {max(2 * iteration, iteration + 1)}"
-    if stop.get("stop_reward") is not None and reward_mean >= stop["stop_reward"]:
-        return f"--stop-reward {math.floor(reward_mean) + 1}"
-    return f"--time-limit {math.ceil(2 * time_total_s)}"
 
 
 @app.command()
@@ -274,13 +270,14 @@ def _resume(
     state = read_checkpoint(checkpoint).state
     episodes = EpisodeTracker()
     episodes.load_state(state["episodes"])
-    at = (int(state["counters"]["training_iteration"]), episodes.summary()["episode_reward_mean"])
-    at += (float(state["counters"]["time_total_s"]),)
-    reason = _stop_reason(stop, *at)
-    if reason is not None:  # nothing to train: say so, and start no actors
+    iteration = int(state["counters"]["training_iteration"])
+    reward_mean, time_total_s = episodes.summary()["episode_reward_mean"], float(state["counters"]["time_total_s"])
+    stopped = _stop_reason(stop, iteration, reward_mean, time_total_s)
+    if stopped is not None:  # nothing to train: say so, and start no actors
+        reason, further = stopped
         stdout.print(
-            f"{directory} is already at iteration {at[0]}: its stop condition ({reason}) is met, nothing to train; "
-            f"to train further: a3c train --resume {directory} {_further(stop, *at)}",
+            f"{directory} is already at iteration {iteration}: its stop condition ({reason}) is met, nothing to train; "
+            f"to train further: a3c train --resume {directory} {further}",
             highlight=False,
             soft_wrap=True,
         )
@@ -345,10 +342,10 @@ def _train_loop(
     live = Live(status(), console=console, refresh_per_second=4, transient=False) if console.is_terminal else None
     if live is None:
         console.print(f"{agent} on {env} ({directory})", highlight=False, soft_wrap=True)
-    reason = _stop_reason(stop, trainer.iteration, float("nan"), trainer.time_total_s)
+    stopped = _stop_reason(stop, trainer.iteration, float("nan"), trainer.time_total_s)
     try:
         with live or contextlib.nullcontext():
-            while reason is None:
+            while stopped is None:
                 result = trainer.train()
                 logger.log(result)
                 if live is not None:
@@ -358,7 +355,7 @@ def _train_loop(
                     console.print(line, highlight=False, soft_wrap=True)
                 if checkpoint_every and trainer.iteration % checkpoint_every == 0:
                     save()
-                reason = _stop_reason(stop, trainer.iteration, result.episode_reward_mean, result.time_total_s)
+                stopped = _stop_reason(stop, trainer.iteration, result.episode_reward_mean, result.time_total_s)
     except FAILURES:
         path = save()  # nothing learned so far is lost
         trainer.stop()
@@ -376,7 +373,7 @@ def _train_loop(
     path = save()
     trainer.stop()
     logger.close()
-    rows = [("stopped by", reason)]
+    rows = [("stopped by", stopped[0])]
     if result is not None:
         rows += [
             ("iterations", str(result.training_iteration)),

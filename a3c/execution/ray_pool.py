@@ -89,7 +89,10 @@ class NiceRolloutWorker(RolloutWorker):
         return self._with_env_error(super().compute_gradients(*args, **kwargs))
 
     def _with_env_error(self, result: Any) -> Any:
-        result.env_error = getattr(self, "last_env_error", None)
+        try:
+            result.env_error = getattr(self, "last_env_error", None)
+        except AttributeError:  # a result class with __slots__: the report goes without the message
+            pass
         return result
 
     def until_killed(self) -> None:
@@ -361,8 +364,7 @@ class RayPool:
                     results[index] = ray.get(ref, timeout=self.config["worker_timeout_s"])
                     self._report_env_errors(index, results[index])
                 except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as error:
-                    reason = _describe(error) if isinstance(error, ray.exceptions.RayError) else "timed out"
-                    self._replace(index, reason)
+                    self._replace(index, _describe(error))
                     pending.append(index)
         return results
 
@@ -397,8 +399,7 @@ class RayPool:
             try:
                 ray.get(ref, timeout=self.config["worker_timeout_s"])
             except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as error:
-                reason = _describe(error) if isinstance(error, ray.exceptions.RayError) else "timed out"
-                self._replace(index, reason)
+                self._replace(index, _describe(error))
         self.in_flight.clear()
         self.submitted_at.clear()
         self.lost.clear()
@@ -411,6 +412,8 @@ class RayPool:
 
 
 def _describe(error: Exception) -> str:
+    if isinstance(error, ray.exceptions.GetTimeoutError):
+        return "timed out"
     if isinstance(error, ray.exceptions.RayActorError):
         return "died (its process exited or was killed)"
     first_line = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
