@@ -80,11 +80,56 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def read_checkpoint(path: str | Path) -> Checkpoint:
-    """Read and check a checkpoint file; raise CheckpointError saying what is wrong with it."""
+INDEX_NAME = "index.json"  # written by runlog.CheckpointKeeper next to the checkpoints it keeps
+WHAT_TO_GIVE = (
+    "give a checkpoint file (.safetensors), a run directory, its checkpoints/ directory or checkpoints/index.json"
+)
+
+
+def resolve_checkpoint(path: str | Path, best: bool = False) -> Path:
+    """The checkpoint file that `path` names: a checkpoint file itself; or, from a run directory, its
+    checkpoints/ directory or checkpoints/index.json, the newest checkpoint (`best`: the one with the
+    highest episode_reward_mean in index.json). Anything else is a CheckpointError naming what it is.
+    """
     path = Path(path)
     if path.is_dir():
-        path = latest_checkpoint(path)
+        folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+    elif not path.is_file():
+        return path  # read_checkpoint says it is not there
+    elif path.name == INDEX_NAME:
+        folder = path.parent
+    elif path.suffix == ".json":
+        raise CheckpointError(f"{path} is not an a3c checkpoint but a JSON file; {WHAT_TO_GIVE}")
+    elif best:
+        raise CheckpointError(f"the best checkpoint is picked from a run's {INDEX_NAME}, and {path} is one file")
+    else:
+        return path  # read_checkpoint says whether it is a checkpoint
+    if best:
+        return _best_checkpoint(folder)
+    return latest_checkpoint(folder)
+
+
+def _best_checkpoint(folder: Path) -> Path:
+    index = folder / INDEX_NAME
+    try:
+        entries = json.loads(index.read_text())
+        scored = [e for e in entries if e.get("episode_reward_mean") is not None]
+    except FileNotFoundError:
+        raise CheckpointError(f"no {INDEX_NAME} in {folder}: --best needs the index a3c train writes") from None
+    except (OSError, ValueError, TypeError, AttributeError) as error:
+        raise CheckpointError(f"{index} is not a checkpoint index ({error})") from None
+    if not scored:
+        raise CheckpointError(f"{index} lists no checkpoint with an episode_reward_mean")
+    best = folder / max(scored, key=lambda e: e["episode_reward_mean"])["file"]
+    if not best.is_file():
+        raise CheckpointError(f"{index} names {best.name} as the best checkpoint, but it is missing")
+    return best
+
+
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    """Read and check a checkpoint (anything resolve_checkpoint takes, newest); raise CheckpointError
+    saying what is wrong with it."""
+    path = resolve_checkpoint(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
@@ -92,7 +137,9 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
             metadata = handle.metadata() or {}
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
     except (SafetensorError, OSError, ValueError) as error:
-        raise CheckpointError(f"{path} is not an a3c checkpoint (unreadable as safetensors: {error})") from None
+        if path.suffix == ".safetensors":
+            raise CheckpointError(f"{path} is not an a3c checkpoint (a corrupt safetensors file: {error})") from None
+        raise CheckpointError(f"{path} is not an a3c checkpoint (not a safetensors file); {WHAT_TO_GIVE}") from None
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an a3c checkpoint (no '{FORMAT}' header)")
     try:
@@ -113,7 +160,7 @@ def latest_checkpoint(directory: str | Path) -> Path:
     folder = directory / "checkpoints" if (directory / "checkpoints").is_dir() else directory
     found = sorted(folder.glob("checkpoint_*.safetensors"))
     if not found:
-        raise CheckpointError(f"no checkpoint in {folder}")
+        raise CheckpointError(f"no checkpoint in {folder}; {WHAT_TO_GIVE}")
     return found[-1]
 
 

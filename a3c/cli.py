@@ -8,6 +8,7 @@ directory, and checkpoints are written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -24,10 +25,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from a3c.checkpoint import CheckpointError, latest_checkpoint
+from a3c.checkpoint import CheckpointError, latest_checkpoint, read_checkpoint
 from a3c.config import ConfigError
 from a3c.envs import EnvError
 from a3c.errors import TrainingError, WorkerFailureError
+from a3c.execution import RAY_VERBOSE_ENV_VAR
 
 app = typer.Typer(
     help="A3C on Ray: train agents, evaluate checkpoints, plot learning curves.",
@@ -50,6 +52,8 @@ FAILURES = (WorkerFailureError, TrainingError)
 
 
 def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
+    if debug:  # also show everything Ray prints for the agent's own local Ray (a3c.execution.ray_pool)
+        os.environ[RAY_VERBOSE_ENV_VAR] = "1"
     try:
         action()
     except BAD_INPUT as error:
@@ -150,6 +154,35 @@ def _format_time(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def _print_summary(title: str, rows: list[tuple[str, str]]) -> None:
+    """A two-column table on a terminal; on a pipe or file, the title then one `key: value` line each."""
+    if stdout.is_terminal:
+        table = Table(title=title, show_header=False)
+        for key, value in rows:
+            table.add_row(key, value)
+        stdout.print(table)
+        return
+    stdout.print(title, highlight=False, soft_wrap=True)
+    for key, value in rows:
+        stdout.print(f"  {key}: {value}", highlight=False, soft_wrap=True)
+
+
+def _stop_reason(
+    stop: dict[str, Any], iteration: int, reward_mean: float, time_total_s: float
+) -> tuple[str, str] | None:
+    """Why training stops at this point, and the option that would let it go on; None to go on.
+
+    The training loop's test after each iteration, and --resume's before it builds anything.
+    """
+    if iteration >= stop["iterations"]:
+        return f"{stop['iterations']} iterations", f"--iterations {max(2 * iteration, iteration + 1)}"
+    if stop.get("stop_reward") is not None and reward_mean >= stop["stop_reward"]:  # NaN (no episode yet): go on
+        return f"episode_reward_mean {reward_mean:.1f} >= {stop['stop_reward']}", f"--stop-reward {reward_mean + 1:.0f}"
+    if stop.get("time_limit") is not None and time_total_s >= stop["time_limit"]:
+        return f"time limit {stop['time_limit']} s", f"--time-limit {math.ceil(2 * time_total_s)}"
+    return None
+
+
 @app.command()
 def train(
     env: Annotated[str | None, typer.Argument(help="gymnasium environment id, e.g. CartPole-v0")] = None,
@@ -229,7 +262,6 @@ def _resume(
     run = json.loads(run_file.read_text())
     checkpoint = latest_checkpoint(directory)
     cls = agent_class(run["agent"])
-    trainer = cls.from_checkpoint(checkpoint, env=run["env"])
     stop = dict(run["stop"])
     if iterations is not None:
         stop["iterations"] = iterations
@@ -237,6 +269,24 @@ def _resume(
         stop["stop_reward"] = stop_reward
     if time_limit is not None:
         stop["time_limit"] = time_limit
+    from a3c.result import EpisodeTracker
+
+    state = read_checkpoint(checkpoint).state
+    episodes = EpisodeTracker()
+    episodes.load_state(state["episodes"])
+    iteration = int(state["counters"]["training_iteration"])
+    reward_mean, time_total_s = episodes.summary()["episode_reward_mean"], float(state["counters"]["time_total_s"])
+    stopped = _stop_reason(stop, iteration, reward_mean, time_total_s)
+    if stopped is not None:  # nothing to train: say so, and start no actors
+        reason, further = stopped
+        stdout.print(
+            f"{directory} is already at iteration {iteration}: its stop condition ({reason}) is met, nothing to train; "
+            f"to train further: a3c train --resume {directory} {further}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    trainer = cls.from_checkpoint(checkpoint, env=run["env"])
     console.print(f"Resuming {directory} from {checkpoint.name} (iteration {trainer.iteration})", soft_wrap=True)
     _train_loop(trainer, directory, run["agent"], run["env"], stop, checkpoint_every, keep_checkpoints)
 
@@ -257,52 +307,59 @@ def _train_loop(
     logger = RunLogger(directory)
     keeper = CheckpointKeeper(directory / "checkpoints", keep_checkpoints)
     result = None
-    reason = f"{stop['iterations']} iterations"
     start = time.perf_counter()
     first_iteration = trainer.iteration
+    columns = ["iteration", "env steps", "steps/s", "reward mean", "elapsed", "remaining"]
 
     def save() -> Path:
         path = trainer.save(directory / "checkpoints")
         keeper.add(path, result.episode_reward_mean if result is not None else float("nan"))
         return path
 
-    def status() -> Table:
-        table = Table(show_header=True, header_style="bold", title=f"{agent} on {env}  ({directory})")
-        for column in ["iteration", "env steps", "steps/s", "reward mean", "elapsed", "remaining"]:
-            table.add_column(column, justify="right")
+    def status_row() -> list[str]:
         if result is None:
-            table.add_row(str(trainer.iteration), "-", "-", "-", "0:00", "-")
-            return table
+            return [str(trainer.iteration), "-", "-", "-", "0:00", "-"]
         done = trainer.iteration - first_iteration
         left = stop["iterations"] - trainer.iteration
         elapsed = time.perf_counter() - start
         remaining = elapsed / done * left if done else float("nan")
         if stop.get("time_limit"):
             remaining = min(remaining, stop["time_limit"] - result.time_total_s)
-        table.add_row(
+        return [
             f"{result.training_iteration}/{stop['iterations']}",
             f"{result.timesteps_total:,}",
             f"{result.timesteps_this_iter / max(result.time_this_iter_s, 1e-9):,.0f}",
             f"{result.episode_reward_mean:.1f}",
             _format_time(result.time_total_s),
             _format_time(remaining),
-        )
+        ]
+
+    def status() -> Table:
+        table = Table(show_header=True, header_style="bold", title=f"{agent} on {env}  ({directory})")
+        for column in columns:
+            table.add_column(column, justify="right")
+        table.add_row(*status_row())
         return table
 
+    # A live table redraws itself on a terminal; in a pipe or a file it would leave its frames
+    # behind, so there each iteration is one plain line.
+    live = Live(status(), console=console, refresh_per_second=4, transient=False) if console.is_terminal else None
+    if live is None:
+        console.print(f"{agent} on {env} ({directory})", highlight=False, soft_wrap=True)
+    stopped = _stop_reason(stop, trainer.iteration, float("nan"), trainer.time_total_s)
     try:
-        with Live(status(), console=console, refresh_per_second=4, transient=False) as live:
-            while trainer.iteration < stop["iterations"]:
+        with live or contextlib.nullcontext():
+            while stopped is None:
                 result = trainer.train()
                 logger.log(result)
-                live.update(status())
+                if live is not None:
+                    live.update(status())
+                else:
+                    line = "  ".join(f"{column} {value}" for column, value in zip(columns, status_row(), strict=True))
+                    console.print(line, highlight=False, soft_wrap=True)
                 if checkpoint_every and trainer.iteration % checkpoint_every == 0:
                     save()
-                if stop.get("stop_reward") is not None and result.episode_reward_mean >= stop["stop_reward"]:
-                    reason = f"episode_reward_mean {result.episode_reward_mean:.1f} >= {stop['stop_reward']}"
-                    break
-                if stop.get("time_limit") is not None and result.time_total_s >= stop["time_limit"]:
-                    reason = f"time limit {stop['time_limit']} s"
-                    break
+                stopped = _stop_reason(stop, trainer.iteration, result.episode_reward_mean, result.time_total_s)
     except FAILURES:
         path = save()  # nothing learned so far is lost
         trainer.stop()
@@ -320,24 +377,31 @@ def _train_loop(
     path = save()
     trainer.stop()
     logger.close()
-    summary = Table(title="Training finished", show_header=False)
-    summary.add_row("stopped by", reason)
+    rows = [("stopped by", stopped[0])]
     if result is not None:
-        summary.add_row("iterations", str(result.training_iteration))
-        summary.add_row("env steps", f"{result.timesteps_total:,}")
-        summary.add_row("episode_reward_mean", f"{result.episode_reward_mean:.2f}")
-        summary.add_row("training time", f"{result.time_total_s:.1f} s")
-    summary.add_row("checkpoint", str(path))
+        rows += [
+            ("iterations", str(result.training_iteration)),
+            ("env steps", f"{result.timesteps_total:,}"),
+            ("episode_reward_mean", f"{result.episode_reward_mean:.2f}"),
+            ("training time", f"{result.time_total_s:.1f} s"),
+        ]
+    rows.append(("checkpoint", str(path)))
     best = keeper.best()
     if best:
-        summary.add_row("best checkpoint", f"{best['file']} ({best['episode_reward_mean']:.1f})")
-    summary.add_row("run directory", str(directory))
-    stdout.print(summary)
+        rows.append(("best checkpoint", f"{best['file']} ({best['episode_reward_mean']:.1f})"))
+    rows.append(("run directory", str(directory)))
+    _print_summary("Training finished", rows)
 
 
 @app.command()
 def evaluate(
-    checkpoint: Annotated[Path, typer.Argument(help="a checkpoint file, or a run directory (its newest checkpoint)")],
+    checkpoint: Annotated[
+        Path,
+        typer.Argument(
+            help="a checkpoint file, or a run directory, its checkpoints/ or checkpoints/index.json (newest checkpoint)"
+        ),
+    ],
+    best: Annotated[bool, typer.Option(help="take the run's best checkpoint (by reward, from index.json)")] = False,
     episodes: Annotated[int, typer.Option(help="episodes to play")] = 10,
     render: Annotated[Path | None, typer.Option(help="write one episode as an animated GIF to this file")] = None,
     deterministic: Annotated[bool, typer.Option(help="take the most likely action instead of sampling")] = False,
@@ -360,14 +424,19 @@ def evaluate(
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
             if not os.environ.get("DISPLAY"):
                 os.environ.setdefault("MUJOCO_GL", "egl")  # MuJoCo renders off-screen without a display
-        policy = SavedPolicy(checkpoint)
+        policy = SavedPolicy(checkpoint, best=best)
         result = policy.evaluate(episodes, deterministic, seed, render)
         summary = result.summary
-        table = Table(title=f"{policy.env_id}: {episodes} episodes", show_header=True)
-        for column in ["mean", "std", "min", "max"]:
-            table.add_column(column, justify="right")
-        table.add_row(*(f"{summary[k]:.2f}" for k in ["mean", "std", "min", "max"]))
-        stdout.print(table)
+        title = f"{policy.env_id}: {episodes} episodes with {policy.path}"
+        if stdout.is_terminal:
+            table = Table(title=title, show_header=True)
+            for column in ["mean", "std", "min", "max"]:
+                table.add_column(column, justify="right")
+            table.add_row(*(f"{summary[k]:.2f}" for k in ["mean", "std", "min", "max"]))
+            stdout.print(table)
+        else:
+            stats = "  ".join(f"{k} {summary[k]:.2f}" for k in ["mean", "std", "min", "max"])
+            stdout.print(f"{title}: {stats}", highlight=False, soft_wrap=True)
         if render is not None:
             stdout.print(f"wrote {render}")
 
@@ -467,22 +536,30 @@ def compare_command(
             TextColumn("steps {task.fields[steps]:>9}"),
             TimeElapsedColumn(),
         ]
-        with Progress(*columns, console=console) as progress:
-            tasks = {
-                (name, seed): progress.add_task(
-                    f"{name} seed {seed}", total=time_limit, reward="-", steps="-", start=False
-                )
-                for seed in range(seeds)
-                for name in names
-            }
+        progress = Progress(*columns, console=console) if console.is_terminal else None
+        with progress or contextlib.nullcontext():
+            if progress is not None:
+                tasks = {
+                    (name, seed): progress.add_task(
+                        f"{name} seed {seed}", total=time_limit, reward="-", steps="-", start=False
+                    )
+                    for seed in range(seeds)
+                    for name in names
+                }
 
             def on_iteration(record, result) -> None:
+                reward, steps = f"{result.episode_reward_mean:.1f}", f"{result.timesteps_total:,}"
+                if progress is None:  # a pipe or a file: a plain line every 10 iterations of each run
+                    if len(record.rows) % 10 == 1:
+                        line = f"{record.agent} seed {record.seed}: iteration {len(record.rows)}  reward {reward}"
+                        console.print(f"{line}  steps {steps}", highlight=False, soft_wrap=True)
+                    return
                 progress.start_task(tasks[(record.agent, record.seed)])
                 progress.update(
                     tasks[(record.agent, record.seed)],
                     completed=min(record.rows[-1]["wall_s"], time_limit),
-                    reward=f"{result.episode_reward_mean:.1f}",
-                    steps=f"{result.timesteps_total:,}",
+                    reward=reward,
+                    steps=steps,
                 )
 
             comparison = compare(
@@ -495,13 +572,19 @@ def compare_command(
                 on_iteration,
                 command=shlex.join(["a3c", *sys.argv[1:]]),
             )
-        table = Table(title=f"{env}: stop at {stop_reward} or {time_limit:.0f} s", show_header=True)
+        title = f"{env}: stop at {stop_reward} or {time_limit:.0f} s"
         rows = comparison.display_rows()
-        for column in rows[0]:
-            table.add_column(column, justify="right")
-        for row in rows:
-            table.add_row(*row.values())
-        stdout.print(table)
+        if stdout.is_terminal:
+            table = Table(title=title, show_header=True)
+            for column in rows[0]:
+                table.add_column(column, justify="right")
+            for row in rows:
+                table.add_row(*row.values())
+            stdout.print(table)
+        else:
+            stdout.print(title, highlight=False, soft_wrap=True)
+            for row in rows:
+                stdout.print("  " + "  ".join(f"{k}: {v}" for k, v in row.items()), highlight=False, soft_wrap=True)
         stdout.print(f"wrote {out}/curves.png, summary.md, summary.csv, runs/")
 
     _run_guarded(debug, action)

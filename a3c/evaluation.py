@@ -9,7 +9,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from a3c.checkpoint import CheckpointError, read_checkpoint
+from a3c.checkpoint import CheckpointError, read_checkpoint, resolve_checkpoint
 from a3c.config import resolve_model
 from a3c.envs import EnvError, check_spaces, make_env
 from a3c.filters import MeanStdFilter, NoFilter, RunningStat
@@ -31,8 +31,9 @@ class EvaluationResult:
 class SavedPolicy:
     """The policy stored in a checkpoint, with the preprocessing it was trained with."""
 
-    def __init__(self, path: str | Path):
-        checkpoint = read_checkpoint(path)
+    def __init__(self, path: str | Path, best: bool = False):
+        self.path = resolve_checkpoint(path, best)
+        checkpoint = read_checkpoint(self.path)
         state = checkpoint.state
         self.env_id = state.get("env")
         if self.env_id is None:

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from a3c.checkpoint import INDEX_NAME
 from a3c.result import TrainResult
 
 
@@ -95,7 +96,7 @@ class CheckpointKeeper:
     def __init__(self, folder: Path, keep: int = 3):
         self.folder = folder
         self.keep = keep
-        self.index_path = folder / "index.json"
+        self.index_path = folder / INDEX_NAME
         self.entries: list[dict[str, Any]] = []
         if self.index_path.exists():
             self.entries = json.loads(self.index_path.read_text())

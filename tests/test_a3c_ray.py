@@ -24,16 +24,19 @@ def tutorial_agents(ray_session):
 
 def test_tutorial_flow_trains_both_environments(tutorial_agents):
     cartpole, mountaincar = tutorial_agents
+    lag_max = 0
     for _ in range(2):
         result = cartpole.train()
         result_ = mountaincar.train()
+        lag_max = max(lag_max, result.info["learner"]["policy_lag_max"])
     grads = DEFAULT_CONFIG["grads_per_step"]
     assert result.timesteps_total == 2 * grads * 16
     assert result_.timesteps_total == 2 * grads * 16
     assert result.episodes_total > 0 and 8 <= result.episode_reward_mean <= 200
     assert result_.info["learner"]["num_grads_applied"] == grads
-    # Several workers really ran concurrently: gradients arrive computed on older weights.
-    assert result.info["learner"]["policy_lag_max"] >= 1
+    # Several workers really ran concurrently: gradients arrive computed on older weights (the first
+    # iteration sends the same weights to all four workers, so at least three gradients are late).
+    assert lag_max >= 1
 
 
 def test_every_worker_keeps_a_task_in_flight_between_iterations(tutorial_agents):
@@ -78,7 +81,7 @@ def test_ray_started_before_importing_a3c_is_reported():
     import sys
 
     code = (
-        "import ray; ray.init(include_dashboard=False, num_cpus=1)\n"
+        "import ray; ray.init(address=\"local\", include_dashboard=False, num_cpus=1)\n"
         "import a3c; from a3c import A3CAgent\n"
         "A3CAgent({'num_workers': 1, 'model': {'fcnet_hiddens': [8]}}, 'CartPole-v0').stop()\n"
     )

@@ -165,3 +165,38 @@ def test_an_interrupted_save_cleans_up_its_temporary_file(tmp_path, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         agent.save(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_a_run_directory_its_checkpoints_and_its_index_all_name_a_checkpoint(tmp_path):
+    """Newest by default, the best by reward on request; the agent and evaluation read the same one."""
+    from a3c.checkpoint import resolve_checkpoint
+    from a3c.evaluation import SavedPolicy
+    from a3c.runlog import CheckpointKeeper
+
+    agent = local_agent()
+    folder = tmp_path / "run" / "checkpoints"
+    keeper = CheckpointKeeper(folder)
+    for reward in [5.0, 30.0, 10.0]:  # the second checkpoint is the best
+        agent.train()
+        keeper.add(agent.save(folder), reward)
+    newest, best = folder / "checkpoint_000003.safetensors", folder / "checkpoint_000002.safetensors"
+    for path in [tmp_path / "run", folder, folder / "index.json"]:
+        assert resolve_checkpoint(path) == newest
+        assert resolve_checkpoint(path, best=True) == best
+        assert SavedPolicy(path).path == newest and SavedPolicy(path, best=True).path == best
+    assert resolve_checkpoint(newest) == newest
+    assert A3C.from_checkpoint(folder / "index.json").iteration == 3
+    assert A3C.from_checkpoint(tmp_path / "run", best=True).iteration == 2
+
+    (tmp_path / "run" / "config.json").write_text("{}")
+    (tmp_path / "run" / "progress.csv").write_text("training_iteration\n1\n")
+    for path, message in [
+        (tmp_path / "run" / "config.json", "not an a3c checkpoint but a JSON file; give a checkpoint file"),
+        (tmp_path / "run" / "progress.csv", r"not an a3c checkpoint \(not a safetensors file\); give a checkpoint"),
+        (tmp_path / "nowhere", "checkpoint not found"),
+        (tmp_path, "no checkpoint in"),
+    ]:
+        with pytest.raises(CheckpointError, match=message):
+            read_checkpoint(path)
+    with pytest.raises(CheckpointError, match="best checkpoint is picked from a run's index.json"):
+        resolve_checkpoint(newest, best=True)

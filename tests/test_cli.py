@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,6 +28,14 @@ def start_endless_training(run: Path, cwd: Path, checkpoint_every: int) -> subpr
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
 
 
+def wait_until(condition, what: str, timeout_s: float = 300) -> None:
+    """Poll state the process makes visible (files it writes); the bound is generous, not a speed guess."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
+        time.sleep(0.1)
+
+
 def read_progress(run_dir: Path) -> list[dict]:
     with open(run_dir / "progress.csv", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -43,11 +52,26 @@ def test_help_explains_every_option_with_its_default(tmp_path):
     assert "default: 100" in text
 
 
+def assert_plain_output(out: subprocess.CompletedProcess, iterations: int) -> dict[str, str]:
+    """Output to a pipe: no escape codes, one plain progress line per iteration, one summary; its rows."""
+    assert "\x1b" not in out.stdout + out.stderr, "no ANSI escape codes in a pipe"
+    progress = [line for line in out.stderr.splitlines() if line.startswith("iteration ")]
+    assert len(progress) == iterations, out.stderr
+    for line in progress:
+        assert re.fullmatch(r"iteration \d+/\d+  env steps [\d,]+  steps/s [\d,]+  reward mean \S+  .*", line), line
+    lines = out.stdout.splitlines()
+    assert lines.count("Training finished") == 1 and lines[0] == "Training finished", out.stdout
+    rows = dict(line.strip().split(": ", 1) for line in lines[1:])
+    assert {"stopped by", "iterations", "env steps", "checkpoint", "run directory"} <= set(rows), rows
+    return rows
+
+
 def test_train_writes_the_run_directory_then_resume_continues_it(tmp_path):
     run = tmp_path / "run"
     out = a3c("train", "CartPole-v0", *FAST, "--iterations", 3, "--checkpoint-every", 1, "--run-dir", run, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "Training finished" in out.stdout
+    rows = assert_plain_output(out, iterations=3)
+    assert rows["stopped by"] == "3 iterations" and rows["iterations"] == "3"
     config = json.loads((run / "config.json").read_text())
     assert config["grads_per_step"] == 10 and config["model"]["fcnet_hiddens"] == [16]
     assert len((run / "result.json").read_text().splitlines()) == 3
@@ -62,33 +86,45 @@ def test_train_writes_the_run_directory_then_resume_continues_it(tmp_path):
     times = [float(r["time_total_s"]) for r in rows]
     assert times == sorted(times), "the time counter continues, it does not restart"
 
+    # Already past the stop condition: one line saying so and how to go further; no agent is built.
+    out = a3c("train", "--resume", run, "--iterations", 2, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    said = (out.stdout + out.stderr).strip().splitlines()
+    assert len(said) == 1, said
+    assert f"{run} is already at iteration 5" in said[0] and f"a3c train --resume {run} --iterations 10" in said[0]
+    assert len(read_progress(run)) == 5
+
 
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     run = tmp_path / "run"
     proc = start_endless_training(run, tmp_path, checkpoint_every=0)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (run / "result.json").exists():
-        time.sleep(0.5)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
+    results = run / "result.json"
+    wait_until(lambda: results.exists() and results.read_text().count("\n") >= 1, "the first logged iteration")
+    proc.send_signal(signal.SIGINT)  # an iteration was logged: the training loop is running
+    stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 130, stderr
     assert f"a3c train --resume {run}" in stderr
     checkpoints = list((run / "checkpoints").glob("checkpoint_*.safetensors"))
     assert len(checkpoints) == 1
-    iterations_logged = len(read_progress(run))
-    out = a3c("train", "--resume", run, "--iterations", iterations_logged + 1, cwd=tmp_path)
+    saved_at = int(checkpoints[0].stem.split("_")[1])
+    assert saved_at >= len(read_progress(run)) >= 1
+    out = a3c("train", "--resume", run, "--iterations", saved_at + 1, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert int(read_progress(run)[-1]["training_iteration"]) == iterations_logged + 1
+    assert int(read_progress(run)[-1]["training_iteration"]) == saved_at + 1
 
 
 def test_evaluate_and_render_and_plot(tmp_path):
     run = tmp_path / "run"
     assert a3c("train", "CartPole-v0", *FAST, "--iterations", 2, "--run-dir", run, cwd=tmp_path).returncode == 0
+    out = a3c("evaluate", run / "checkpoints" / "index.json", "--best", "--episodes", 2, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    used = re.escape(str(run / "checkpoints" / "checkpoint_000002.safetensors"))
+    stats = r"mean \S+  std \S+  min \S+  max \S+"
+    assert re.fullmatch(rf"CartPole-v0: 2 episodes with {used}: {stats}", out.stdout.strip()), out.stdout
     gif = tmp_path / "episode.gif"
     out = a3c("evaluate", run, "--episodes", 3, "--render", gif, "--seed", 0, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "mean" in out.stdout and "std" in out.stdout
+    assert "mean" in out.stdout and "std" in out.stdout and "\x1b" not in out.stdout
     assert gif.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
     from PIL import Image
 
@@ -157,11 +193,9 @@ def test_an_output_path_under_a_file_is_a_clear_error(tmp_path):
 def test_a_driver_killed_mid_run_resumes_losing_at_most_one_iteration(tmp_path):
     run = tmp_path / "run"
     proc = start_endless_training(run, tmp_path, checkpoint_every=1)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list((run / "checkpoints").glob("*.safetensors"))) < 3:
-        time.sleep(0.2)
+    wait_until(lambda: len(list((run / "checkpoints").glob("*.safetensors"))) >= 3, "three checkpoints")
     proc.kill()  # SIGKILL: no handler runs, nothing is saved on the way out
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=300)
     logged = len(read_progress(run))
     out = a3c("train", "--resume", run, "--iterations", logged + 2, cwd=tmp_path)
     assert out.returncode == 0, out.stderr

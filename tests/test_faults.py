@@ -3,7 +3,6 @@
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,30 +19,64 @@ ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # env classes b
 SMALL = {"model": {"fcnet_hiddens": [32]}, "grads_per_step": 30, "seed": 0}
 
 
-def flaky_config(trigger: Path, mode: str, **overrides) -> dict:
-    """Two workers on FlakyCartPole, misbehaving in `mode` while `trigger` exists."""
-    return {**SMALL, "num_workers": 2, "env_config": {"trigger": str(trigger), "mode": mode}, **overrides}
+def flaky_config(trigger: Path, mode: str, env_config: dict | None = None, **overrides) -> dict:
+    """Two workers on FlakyCartPole, misbehaving in `mode` once `trigger` exists ("hang_once_each": both)."""
+    env_config = {"trigger": str(trigger), "mode": mode, "slots": 2, **(env_config or {})}
+    return {**SMALL, "num_workers": 2, "env_config": env_config, **overrides}
+
+
+def consume(trigger: Path) -> bool:
+    """True for exactly one caller, across processes: the one whose unlink removed `trigger`."""
+    try:
+        trigger.unlink()
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def claim_slot(trigger: Path, slots: int) -> bool:
+    """True for at most `slots` callers, across processes: each creates one slot file, holding its pid."""
+    mine = Path(f"{trigger}.{os.getpid()}.tmp")
+    mine.write_text(str(os.getpid()))
+    try:
+        for slot in range(slots):
+            try:
+                os.link(mine, f"{trigger}.slot{slot}")  # atomic: the file appears with the pid in it
+                return True
+            except FileExistsError:
+                continue
+        return False
+    finally:
+        mine.unlink()
 
 
 class FlakyCartPole(gym.Wrapper):
-    """CartPole that raises, hangs or returns NaN rewards when a trigger file exists."""
+    """CartPole that misbehaves once a trigger file exists, from inside the worker's task.
+
+    Modes: "raise" (every step raises), "raise_once", "exit_once" (the process exits), "sigkill_once"
+    (the process SIGKILLs itself), "hang_once_each" (each of the first `slots` processes to step
+    hangs; later ones, such as replacements, run normally) and "nan" (NaN rewards). The "_once"
+    modes act in exactly one process: the one that consumes the trigger. Every fault thus lands
+    while a task is in flight, whatever the machine's speed.
+    """
 
     def __init__(self, env_config):
-        super().__init__(gym.make("CartPole-v1"))
+        super().__init__(gym.make(env_config.get("env_id", "CartPole-v1")))
         self.trigger = Path(env_config["trigger"])
         self.mode = env_config["mode"]
+        self.slots = env_config.get("slots", 0)
 
     def step(self, action):
         if self.trigger.exists():
             if self.mode == "raise":
                 raise RuntimeError("injected environment failure")
-            if self.mode == "exit_once":  # the worker process dies, as if killed
-                self.trigger.unlink()
+            if self.mode == "exit_once" and consume(self.trigger):  # the worker process dies, as if killed
                 os._exit(1)
-            if self.mode == "raise_once":
-                self.trigger.unlink()
+            if self.mode == "sigkill_once" and consume(self.trigger):
+                os.kill(os.getpid(), signal.SIGKILL)
+            if self.mode == "raise_once" and consume(self.trigger):
                 raise RuntimeError("injected environment failure")
-            if self.mode == "hang":
+            if self.mode == "hang_once_each" and claim_slot(self.trigger, self.slots):
                 time.sleep(3600)
         obs, reward, terminated, truncated, info = self.env.step(action)
         if self.mode == "nan" and self.trigger.exists():
@@ -51,23 +84,54 @@ class FlakyCartPole(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
-def test_sigkilled_workers_are_replaced_and_training_still_learns(ray_session):
-    agent = A3CAgent({"num_workers": 3, "seed": 1, "grads_per_step": 100, "batch_size": 16}, "CartPole-v0")
+def test_sigkilled_workers_are_replaced_and_training_still_learns(ray_session, tmp_path):
+    trigger = tmp_path / "kill"
+    env_config = {"trigger": str(trigger), "mode": "sigkill_once", "env_id": "CartPole-v0"}
+    agent = A3CAgent(
+        {"num_workers": 3, "seed": 1, "grads_per_step": 100, "batch_size": 16, "env_config": env_config}, FlakyCartPole
+    )
     agent.train()
-    for round_ in range(2):
-        pids = ray_session.get([actor.pid.remote() for actor in agent.pool.actors])
-        victim = pids[round_ % 3]
-        timer = threading.Timer(0.2, os.kill, (victim, signal.SIGKILL))
-        timer.start()  # the kill lands while train() is waiting on in-flight tasks
+    for _ in range(2):
+        trigger.touch()  # the next worker to step SIGKILLs its own process, in the middle of its task
         result = agent.train()
-        timer.join()
-        assert result.info["learner"]["num_grads_applied"] == 100
-    assert result.info["num_worker_restarts"] >= 1
+        assert not trigger.exists(), "workers stepped after the trigger, so one of them was killed mid-task"
+        assert result.info["learner"]["num_grads_applied"] == 100, "the killed worker's task is not counted"
     for _ in range(25):
         result = agent.train()
     agent.stop()
-    assert result.info["num_worker_restarts"] >= 1
+    assert result.info["num_worker_restarts"] == 2, "each killed worker was replaced, once"
     assert result.episode_reward_mean >= 100, result.episode_reward_mean
+
+
+def test_a_worker_dead_between_train_calls_is_replaced_where_it_is_found(ray_session, tmp_path):
+    """A worker that dies between train() calls, its task unfinished: the pool is whole again at the
+    next call that reaches the workers, and the lost task is not blamed on the replacement."""
+    trigger = tmp_path / "hang"
+    hung_slot = Path(f"{trigger}.slot0")
+    agent = A3CAgent(flaky_config(trigger, "hang_once_each", env_config={"slots": 1}), FlakyCartPole)
+    agent.train()
+    trigger.touch()
+    agent.train()  # one worker hangs mid-task; the other computes all 30 gradients
+    os.kill(int(hung_slot.read_text()), signal.SIGKILL)  # dies between two train() calls, its task in flight
+    assert int(hung_slot.read_text()) not in agent.pool.call_all("pid"), "a direct call replaced the dead worker"
+    result = agent.train()
+    assert result.info["num_worker_restarts"] == 1, "the dead worker's lost task is not blamed on its replacement"
+    assert result.info["learner"]["num_grads_applied"] == 30
+
+    hung_slot.unlink()  # the next worker to step hangs again
+    agent.train()
+    os.kill(int(hung_slot.read_text()), signal.SIGKILL)
+    agent.set_weights(agent.get_weights())  # drops the tasks in flight: the dead worker is found and replaced
+    assert agent.pool.num_restarts() == 2
+    assert agent.train().info["learner"]["num_grads_applied"] == 30
+
+    hung_slot.unlink()
+    agent.train()
+    os.kill(int(hung_slot.read_text()), signal.SIGKILL)
+    assert agent.compute_action(np.zeros(4, dtype=np.float32)) in (0, 1)
+    assert agent.save(tmp_path).is_file()
+    agent.stop()  # kills the live actor; the dead one is no error
+    agent.stop()
 
 
 def test_a_worker_that_keeps_failing_stops_training_with_a_clear_error(ray_session, tmp_path):
@@ -95,14 +159,15 @@ def test_a_worker_that_failed_once_is_replaced_and_counted(ray_session, tmp_path
 
 def test_a_hanging_worker_is_noticed_and_replaced(ray_session, tmp_path):
     trigger = tmp_path / "hang"
-    agent = A3CAgent(flaky_config(trigger, "hang", worker_timeout_s=3.0), FlakyCartPole)
+    agent = A3CAgent(flaky_config(trigger, "hang_once_each", worker_timeout_s=3.0), FlakyCartPole)
     agent.train()
+    # Both workers hang at their next step, so train() cannot collect its 30 gradients before
+    # worker_timeout_s; their replacements find no slot left and run normally.
     trigger.touch()
-    threading.Timer(1.0, trigger.unlink).start()  # both workers hang once; their replacements run normally
     start = time.monotonic()
     result = agent.train()
     agent.stop()
-    assert time.monotonic() - start < 60
+    assert time.monotonic() - start < 60, "noticed after worker_timeout_s (3 s) plus the replacements' start"
     assert result.info["num_worker_restarts"] >= 1
     assert result.info["learner"]["num_grads_applied"] == 30
 

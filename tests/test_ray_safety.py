@@ -30,15 +30,23 @@ def _is_loopback(ip: str) -> bool:
     return address.is_loopback
 
 
-@pytest.fixture(scope="module")
-def running_workers(ray_session):
-    """A few worker processes alive, so that their servers are among the sockets checked."""
-
-    @ray.remote
-    def pid() -> int:
+@ray.remote(num_cpus=0)
+class Process:
+    def pid(self) -> int:
         return os.getpid()
 
-    return set(ray.get([pid.remote() for _ in range(4)]))
+
+@pytest.fixture(scope="module")
+def running_workers(ray_session):
+    """A few worker processes alive, so that their servers are among the sockets checked.
+
+    Actors, not tasks: Ray ends idle task workers beyond its soft limit about a second after their
+    last task, so a task's process may be gone by the time the test looks.
+    """
+    actors = [Process.remote() for _ in range(4)]
+    yield set(ray.get([actor.pid.remote() for actor in actors]))
+    for actor in actors:
+        ray.kill(actor)
 
 
 def test_every_ray_server_listens_on_loopback_only(running_workers):

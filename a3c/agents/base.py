@@ -22,6 +22,7 @@ from a3c.checkpoint import (
     checkpoint_name,
     describe_mismatch,
     read_checkpoint,
+    resolve_checkpoint,
     write_checkpoint,
 )
 from a3c.config import ConfigError, Option, resolve_config, resolve_model
@@ -417,8 +418,15 @@ class Agent:
         self._load_extra_state(checkpoint.tensors, state.get("extra", {}))
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, env: EnvSpec | None = None, **overrides: Any) -> Agent:
-        """Build an agent with a checkpoint's config (plus `overrides`) and restore it."""
+    def from_checkpoint(
+        cls, path: str | Path, env: EnvSpec | None = None, best: bool = False, **overrides: Any
+    ) -> Agent:
+        """Build an agent with a checkpoint's config (plus `overrides`) and restore it.
+
+        `path`: a checkpoint file, or a run directory, its checkpoints/ or checkpoints/index.json
+        (the newest checkpoint; with `best`, the best one by episode_reward_mean).
+        """
+        path = resolve_checkpoint(path, best)
         state = read_checkpoint(path).state
         env = env if env is not None else state.get("env")
         if env is None:

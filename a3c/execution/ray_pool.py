@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -14,8 +16,9 @@ import numpy as np
 import ray
 from threadpoolctl import threadpool_limits
 
-from a3c.envs import EnvSpec
+from a3c.envs import EnvSpec, env_name
 from a3c.errors import WorkerFailureError
+from a3c.execution import RAY_VERBOSE_ENV_VAR
 from a3c.execution.allocator import keep_freed_memory
 from a3c.execution.pool import WorkerLost
 from a3c.worker import RolloutWorker
@@ -32,6 +35,18 @@ LOCAL_ONLY_ENV_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 # How long a new worker may take to start (process, imports, environment) before it counts as failed.
 STARTUP_TIMEOUT_S = 120.0
+
+# How long stop() waits for Ray to report killed actors dead (a bound; it is usually milliseconds).
+KILL_TIMEOUT_S = 60.0
+
+# What the raylet reports to the driver that the quiet local Ray leaves out: the notice that workers
+# outnumber the cores 4 to 1, which is this design (16 workers on 2 cores: "(raylet) WARNING: 24
+# PYTHON worker processes have been started ..."), and a worker's death, which RayPool reports itself
+# with the worker and its environment named.
+HIDDEN_RAYLET_MESSAGES = (
+    "worker processes have been started on node",
+    "A worker died or was killed while executing a task",
+)
 
 
 class NiceRolloutWorker(RolloutWorker):
@@ -52,8 +67,45 @@ class NiceRolloutWorker(RolloutWorker):
         keep_freed_memory()
         super().__init__(*args, **kwargs)
 
+    # An environment that raised is rebuilt inside the except block that caught the error, so the
+    # error is at hand there: keep the last one, for the driver's report (RayPool._report_env_errors).
+    def _rebuild(self, index: int) -> None:
+        self._note_env_error()
+        super()._rebuild(index)
+
+    def _rebuild_vector(self) -> None:
+        self._note_env_error()
+        super()._rebuild_vector()
+
+    def _note_env_error(self) -> None:
+        error = sys.exc_info()[1]
+        if error is not None:
+            self.last_env_error = repr(error)[:300]
+
+    def sample_batch(self, *args: Any, **kwargs: Any) -> Any:
+        return self._with_env_error(super().sample_batch(*args, **kwargs))
+
+    def compute_gradients(self, *args: Any, **kwargs: Any) -> Any:
+        return self._with_env_error(super().compute_gradients(*args, **kwargs))
+
+    def _with_env_error(self, result: Any) -> Any:
+        try:
+            result.env_error = getattr(self, "last_env_error", None)
+        except AttributeError:  # a result class with __slots__: the report goes without the message
+            pass
+        return result
+
+    def until_killed(self) -> None:
+        """Never returns: the driver holds its result to learn when a killed actor is really gone."""
+        threading.Event().wait()
+
 
 RemoteRolloutWorker = ray.remote(NiceRolloutWorker)
+
+
+def ray_verbose() -> bool:
+    """True when the user asked to see Ray's own output for the agent's local Ray."""
+    return os.environ.get(RAY_VERBOSE_ENV_VAR, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def ensure_ray(address: str | None = None) -> bool:
@@ -61,18 +113,88 @@ def ensure_ray(address: str | None = None) -> bool:
 
     `address` None (or "local") starts a private local Ray for this process, unless RAY_ADDRESS
     names a cluster: it runs no dashboard, keeps Ray's token authentication (on by default for
-    local clusters since 2.59) and listens on loopback only. Any other address joins that cluster.
+    local clusters since 2.59) and listens on loopback only. It is quiet: Ray's informational
+    output is not shown (workers' stdout/stderr; Ray's warnings, such as its advice to turn token
+    authentication off; the raylet's worker-count notices); Ray's errors are, and RayPool reports
+    every worker or environment failure itself. A3C_RAY_VERBOSE=1 shows it all.
+    Any other address joins that cluster with Ray's usual output.
     """
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True, "logging_level": logging.WARNING}
     if address in (None, "local") and not os.environ.get("RAY_ADDRESS"):
+        kwargs: dict[str, Any] = {"include_dashboard": False}
+        quiet = not ray_verbose()
+        if quiet:
+            kwargs.update(log_to_driver=False, logging_level=logging.ERROR)
+            _hide_raylet_notices()
         with _loopback_only_node():
             ray.init(address="local", **kwargs)
+        if quiet:
+            global _quiet_session
+            _quiet_session = _session_name()
     else:
-        ray.init(address=address, **kwargs)
+        ray.init(address=address, include_dashboard=False, log_to_driver=True, logging_level=logging.WARNING)
     return True
+
+
+_quiet_session: str | None = None  # the session of the quiet local Ray this process started
+
+
+def _session_name() -> str | None:
+    node = getattr(ray._private.worker.global_worker, "node", None)
+    return getattr(node, "session_name", None)
+
+
+def _hide_raylet_notices() -> None:
+    """Leave HIDDEN_RAYLET_MESSAGES out of what Ray prints, for our quiet local Ray only.
+
+    The raylet publishes them as job errors; the driver prints every job error through
+    `ray._private.worker.print_to_stdstream`, whatever log_to_driver says, and Ray has no option
+    to leave some out. Every other raylet message (out of memory, for one) still prints.
+    """
+    from ray._private import worker as ray_worker
+
+    original = getattr(ray_worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "hides_raylet_notices", False):
+        return
+
+    def print_to_stdstream(data: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if data.get("pid") == "raylet" and _quiet_session is not None and _session_name() == _quiet_session:
+            lines = [line for line in data.get("lines", []) if not any(m in line for m in HIDDEN_RAYLET_MESSAGES)]
+            if not lines:
+                return None
+            data = {**data, "lines": lines}
+        return original(data, *args, **kwargs)
+
+    print_to_stdstream.hides_raylet_notices = True  # type: ignore[attr-defined]
+    ray_worker.print_to_stdstream = print_to_stdstream
+
+
+def kill_actors(actors: list[Any]) -> None:
+    """Force-kill actors, holding their handles until Ray reports each one gone.
+
+    Dropping an actor's last handle ends it too, but gently: the worker runs its whole teardown and
+    interpreter exit while its background threads still run, and now and then (3 of the 17 workers
+    that exited that way in one tutorial run; none of hundreds force-killed) a thread of Ray's core
+    worker locks an abseil Mutex already destroyed. The garbage in the freed Mutex word switches on
+    abseil's lock-event trace: "[mutex.cc : 452] RAW: Lock blocking 0x... @ 0x...", then "Lock
+    returning" and "Unlock". ray.kill alone races the handles dropped right after it; holding them
+    until the forced kill has happened (the process exits at once, no teardown) settles the race.
+    """
+    until_gone = []
+    for actor in actors:
+        try:
+            until_gone.append(actor.until_killed.remote())
+            ray.kill(actor)
+        except Exception:  # noqa: BLE001 - an actor already gone is what we want
+            pass
+    ray.wait(until_gone, num_returns=len(until_gone), timeout=KILL_TIMEOUT_S)
+    for ref in until_gone:  # their results are errors by design: read them so Ray does not report them
+        try:
+            ray.get(ref, timeout=0)
+        except Exception:  # noqa: BLE001
+            pass
 
 
 @contextmanager
@@ -132,6 +254,7 @@ class RayPool:
         self.submitted_at: dict[ray.ObjectRef, float] = {}
         self.lost: deque[tuple[int, WorkerLost]] = deque()
         self.restarts = [0] * num_workers
+        self.env_errors = [0] * num_workers
         _warn_if_objects_not_inline()
         # Fail here, not at the first train(), if a worker cannot build its environment.
         try:
@@ -144,6 +267,14 @@ class RayPool:
         return RemoteRolloutWorker.remote(self.env, self.config, worker_index=index + 1)
 
     def _replace(self, index: int, reason: str) -> WorkerLost:
+        """Kill worker `index` and start a fresh actor in its place; its task in flight, if any, is lost.
+
+        Whoever notices the failure (wait_any, call_all, drain) replaces the worker at once, so
+        `actors` never holds a known-dead actor, and a dead actor's task still in flight is dropped
+        here rather than found later and blamed on its replacement.
+        """
+        if self._drop_tasks_of(index):
+            self.lost.append((index, WorkerLost(reason)))  # wait_any reports it: the scheduler re-dispatches
         self.restarts[index] += 1
         failures = self.restarts[index]
         if failures > self.config["max_worker_restarts"]:
@@ -151,11 +282,9 @@ class RayPool:
                 f"worker {index + 1} failed {failures} times (max_worker_restarts="
                 f"{self.config['max_worker_restarts']}); last failure: {reason}"
             )
-        logger.warning("worker %d %s; replacing it (restart %d of this worker)", index + 1, reason, failures)
-        try:
-            ray.kill(self.actors[index])
-        except Exception:  # noqa: BLE001 - already dead is fine
-            pass
+        name = f"worker {index + 1} ({env_name(self.env)})"
+        logger.warning("%s %s; replacing it (restart %d of this worker)", name, reason, failures)
+        kill_actors([self.actors[index]])
         time.sleep(min(0.1 * 2 ** (failures - 1), 5.0))
         self.actors[index] = self._make_actor(index)
         # Wait until the replacement is up, so its start-up does not count against worker_timeout_s.
@@ -166,6 +295,13 @@ class RayPool:
         except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as error:
             return self._replace(index, f"replacement could not start: {error.__class__.__name__}")
         return WorkerLost(reason)
+
+    def _drop_tasks_of(self, index: int) -> bool:
+        """Forget worker `index`'s tasks in flight (its actor is being replaced); True if it had one."""
+        refs = [ref for ref, owner in self.in_flight.items() if owner == index]
+        for ref in refs:
+            self._pop(ref)
+        return bool(refs)
 
     def num_restarts(self) -> int:
         return sum(self.restarts)
@@ -205,9 +341,11 @@ class RayPool:
             if ready:
                 index = self._pop(ready[0])
                 try:
-                    return index, ray.get(ready[0])
+                    result = ray.get(ready[0])
                 except ray.exceptions.RayError as error:
                     return index, self._replace(index, _describe(error))
+                self._report_env_errors(index, result)
+                return index, result
             now = time.monotonic()
             for ref in [r for r, t in self.submitted_at.items() if now - t >= timeout]:
                 index = self._pop(ref)
@@ -224,11 +362,28 @@ class RayPool:
             for index, ref in refs.items():
                 try:
                     results[index] = ray.get(ref, timeout=self.config["worker_timeout_s"])
+                    self._report_env_errors(index, results[index])
                 except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as error:
-                    reason = _describe(error) if isinstance(error, ray.exceptions.RayError) else "timed out"
-                    self._replace(index, reason)
+                    self._replace(index, _describe(error))
                     pending.append(index)
         return results
+
+    def _report_env_errors(self, index: int, result: Any) -> None:
+        """Say when a worker's environment raised (the worker cut the episode and rebuilt it): at the
+        first error of each worker, then at 2, 4, 8, ... so a flaky environment cannot flood the output."""
+        count = getattr(result, "num_env_errors", 0)
+        if not count:
+            return
+        before, self.env_errors[index] = self.env_errors[index], self.env_errors[index] + count
+        if (self.env_errors[index]).bit_length() > before.bit_length():
+            logger.warning(
+                "worker %d (%s): the environment raised %s during a rollout; the episode was cut there and the "
+                "environment rebuilt (errors in this worker so far: %d)",
+                index + 1,
+                env_name(self.env),
+                getattr(result, "env_error", None) or "an error",
+                self.env_errors[index],
+            )
 
     def num_in_flight(self) -> int:
         return len(self.in_flight)
@@ -238,23 +393,27 @@ class RayPool:
         return [i for i in range(self.num_workers) if i not in busy]
 
     def drain(self) -> None:
-        """Wait out the tasks in flight and drop their results."""
+        """Wait out the tasks in flight and drop their results; replace a worker whose task failed."""
         for ref in list(self.in_flight):
+            index = self._pop(ref)
             try:
                 ray.get(ref, timeout=self.config["worker_timeout_s"])
-            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
-                pass
+            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as error:
+                self._replace(index, _describe(error))
         self.in_flight.clear()
         self.submitted_at.clear()
         self.lost.clear()
 
     def stop(self) -> None:
-        for actor in self.actors:
-            ray.kill(actor)
+        """Kill every actor, dead or alive; safe to call twice."""
+        kill_actors(self.actors)
         self.actors, self.in_flight, self.submitted_at = [], {}, {}
+        self.lost.clear()
 
 
 def _describe(error: Exception) -> str:
+    if isinstance(error, ray.exceptions.GetTimeoutError):
+        return "timed out"
     if isinstance(error, ray.exceptions.RayActorError):
         return "died (its process exited or was killed)"
     first_line = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
