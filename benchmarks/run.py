@@ -846,7 +846,9 @@ def start_ray() -> None:
     time includes it: the library's own start (a private local Ray on loopback, never another
     session's cluster, unless RAY_ADDRESS names one)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    logging.getLogger("a3c").setLevel(logging.WARNING)
+    a3c_logger = logging.getLogger("a3c")  # warnings only: a handler of ours keeps the agents' INFO lines off
+    a3c_logger.addHandler(logging.StreamHandler(sys.stderr))
+    a3c_logger.setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
     from a3c.execution.ray_pool import ensure_ray
 

@@ -212,6 +212,7 @@ def target_ratio(summaries: dict[str, dict[str, Any]], ours: str = "a3c") -> dic
         "fastest_sb3_median_s": None if fastest is None else timed[fastest],
         "ratio": ratio,
         "sb3_partly_solved": partial,
+        "sb3_entrants": len(sb3),
     }
 
 
@@ -220,6 +221,8 @@ def ratio_line(env_id: str, target: dict[str, Any]) -> str:
     partial = (
         f" (not counted, no median: {', '.join(target['sb3_partly_solved'])})" if target["sb3_partly_solved"] else ""
     )
+    if not target.get("sb3_entrants"):
+        return f"- {env_id}: no SB3 entrant in this run; {ours}"
     if target["fastest_sb3"] is None:
         return f"- {env_id}: no SB3 entrant reached the threshold in every seed{partial}; {ours}"
     ratio = "-" if target["ratio"] is None else f"**{target['ratio']:.2f}**"
