@@ -278,9 +278,13 @@ def run_row(row: Row, entrants: list[Entrant], seeds: list[int], rule: StopRule)
     by_name = {e.name: e for e in entrants}
     runs: dict[str, list[dict[str, Any]]] = {e.name: [] for e in entrants}
     for name, seed in run_order(list(by_name), seeds):
-        trained = train(by_name[name], row, seed, rule)
+        try:
+            trained, error = train(by_name[name], row, seed, rule), None
+        except Exception as exc:  # noqa: BLE001 - one failed run must not cost the rest of a 2-hour suite
+            trained, error = {"rows": [], "env_steps": 0, "wall_s": 0.0}, f"{type(exc).__name__}: {exc}"
+            print(f"  {row.env_id} {name} seed {seed} FAILED: {error}", flush=True)
         result = {"seed": seed, **outcome(trained["rows"], row, trained["env_steps"], trained["wall_s"])}
-        result["curve"] = thin(trained["rows"])
+        result["error"], result["curve"] = error, thin(trained["rows"])
         runs[name].append(result)
         print(
             f"  {row.env_id} {name} seed {seed}: threshold at {fmt(result['solved_s'], 1, ' s')}, "
@@ -349,8 +353,9 @@ def row_table(result: dict[str, Any]) -> str:
         drops = [r["collapse_drop"] for r in runs if r["collapse_drop"] is not None]
         span = f" [{fmt(s['min_s'])}-{fmt(s['max_s'])}]" if s["min_s"] is not None else ""
         best = f"{fmt(_median(bests))} [{fmt(min(bests))}-{fmt(max(bests))}]" if bests else "-"
+        errors = sum(r["error"] is not None for r in runs)
         cells = [
-            name,
+            name + (f" ({errors} failed, see the JSON)" if errors else ""),
             f"{s['solved']}/{s['seeds']}" if threshold is not None else "-",
             f"{fmt(s['median_s'])}{span}",
             fmt(s["median_steps"], 0),
