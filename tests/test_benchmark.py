@@ -172,7 +172,7 @@ def test_entrants_per_row(suite):
 def test_caps_fit_the_issues_budgets(suite):
     """A full run, 3 seeds, in 2 hours even if no run ends early; --quick in 10 minutes; Pong in 100."""
     worst = sum(3 * r.cap_s * len(suite.entrants_for(r, with_sb3=True)) for r in suite.ROWS)
-    assert worst <= 115 * 60  # a few seconds of start-up and teardown per run on top
+    assert worst <= 110 * 60  # a few seconds per run on top: start-up, teardown, the last iteration past the cap
     quick = [r for r in suite.ROWS if r.env_id in suite.QUICK_ROWS]
     assert sum(suite.QUICK_CAP_S * len(suite.entrants_for(r, with_sb3=True)) for r in quick) <= 8 * 60
     assert suite.PONG.cap_s * len(suite.entrants_for(suite.PONG, with_sb3=True, pong=True)) <= 90 * 60
