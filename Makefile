@@ -23,7 +23,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-.PHONY: install extras tutorial test lint bench bench-quick
+.PHONY: install extras tutorial test lint bench bench-quick suite suite-quick suite-pong
 install: $(STAMP)
 
 extras: $(EXTRAS_STAMP)
@@ -43,3 +43,20 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(PY) benchmarks/run.py --quick
+
+# benchmarks/suite.py (issue 13): defaults against Stable-Baselines3 on six environments; needs the
+# environment extras too (rows whose extra is missing are skipped with one line).
+SUITE_STAMP := $(VENV)/.suite-installed
+
+$(SUITE_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench,atari,box2d,mujoco]'
+	touch $(SUITE_STAMP)
+
+suite: $(SUITE_STAMP)
+	$(PY) benchmarks/suite.py
+
+suite-quick: $(SUITE_STAMP)
+	$(PY) benchmarks/suite.py --quick
+
+suite-pong: $(SUITE_STAMP)
+	$(PY) benchmarks/suite.py --pong

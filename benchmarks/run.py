@@ -42,24 +42,36 @@ TUNED = ROOT / "examples" / "tuned"
 SECTIONS = ("limit", "throughput", "tutorial", "cartpole", "mountaincar")
 CARTPOLE_TARGET, MOUNTAINCAR_TARGET = 195.0, -110.0
 
-# rl-baselines3-zoo hyperparameters (hyperparams/ppo.yml, a2c.yml), as issue 5 names them.
-SB3_ZOO: dict[str, dict[str, Any]] = {
-    "sb3_ppo/CartPole-v0": {
-        "n_envs": 8,
-        "n_timesteps": 100_000,
-        "normalize": False,
-        "kwargs": {
-            "n_steps": 32,
-            "batch_size": 256,
-            "gae_lambda": 0.8,
-            "gamma": 0.98,
-            "n_epochs": 20,
-            "ent_coef": 0.0,
-            "learning_rate": ("lin", 1e-3),
-            "clip_range": ("lin", 0.2),
-        },
+# rl-baselines3-zoo hyperparameters, copied from the zoo's hyperparams/ppo.yml and hyperparams/a2c.yml
+# as of commit 22e3ff2 (2026-04-23, rl_zoo3 2.9.0a2; the files last changed in eec15dc). Keys as the
+# zoo spells them: n_envs, n_timesteps (the budget that sets the zoo's "lin_" schedules), normalize
+# (VecNormalize on observations and rewards, its gamma the algorithm's), policy, policy_kwargs (torch
+# classes by name, resolved in sb3_model), env_wrapper + frame_stack (the zoo's `atari` entry:
+# AtariWrapper, VecFrameStack), kwargs (the algorithm's own; ("lin", v) is the zoo's lin_<v>).
+# The zoo has CartPole-v1's settings (issue 5 used them for v0 too), HalfCheetah-v4's (used for v5:
+# same dynamics and spaces) and `atari` for every Atari game.
+_CARTPOLE_PPO = {
+    "n_envs": 8,
+    "n_timesteps": 100_000,
+    "normalize": False,
+    "kwargs": {
+        "n_steps": 32,
+        "batch_size": 256,
+        "gae_lambda": 0.8,
+        "gamma": 0.98,
+        "n_epochs": 20,
+        "ent_coef": 0.0,
+        "learning_rate": ("lin", 1e-3),
+        "clip_range": ("lin", 0.2),
     },
-    "sb3_a2c/CartPole-v0": {"n_envs": 8, "n_timesteps": 500_000, "normalize": False, "kwargs": {"ent_coef": 0.0}},
+}
+_CARTPOLE_A2C = {"n_envs": 8, "n_timesteps": 500_000, "normalize": False, "kwargs": {"ent_coef": 0.0}}
+_ATARI = {"policy": "CnnPolicy", "env_wrapper": "AtariWrapper", "frame_stack": 4, "n_timesteps": 10_000_000}
+SB3_ZOO: dict[str, dict[str, Any]] = {
+    "sb3_ppo/CartPole-v0": _CARTPOLE_PPO,
+    "sb3_a2c/CartPole-v0": _CARTPOLE_A2C,
+    "sb3_ppo/CartPole-v1": _CARTPOLE_PPO,
+    "sb3_a2c/CartPole-v1": _CARTPOLE_A2C,
     "sb3_ppo/MountainCar-v0": {
         "n_envs": 16,
         "n_timesteps": 1_000_000,
@@ -67,7 +79,109 @@ SB3_ZOO: dict[str, dict[str, Any]] = {
         "kwargs": {"n_steps": 16, "gae_lambda": 0.98, "gamma": 0.99, "n_epochs": 4, "ent_coef": 0.0},
     },
     "sb3_a2c/MountainCar-v0": {"n_envs": 16, "n_timesteps": 1_000_000, "normalize": True, "kwargs": {"ent_coef": 0.0}},
+    "sb3_ppo/LunarLander-v3": {
+        "n_envs": 16,
+        "n_timesteps": 1_000_000,
+        "normalize": False,
+        "kwargs": {
+            "n_steps": 1024,
+            "batch_size": 64,
+            "gae_lambda": 0.98,
+            "gamma": 0.999,
+            "n_epochs": 4,
+            "ent_coef": 0.01,
+        },
+    },
+    "sb3_a2c/LunarLander-v3": {
+        "n_envs": 8,
+        "n_timesteps": 200_000,
+        "normalize": False,
+        "kwargs": {"gamma": 0.995, "n_steps": 5, "learning_rate": ("lin", 0.00083), "ent_coef": 0.00001},
+    },
+    "sb3_ppo/Pendulum-v1": {
+        "n_envs": 4,
+        "n_timesteps": 100_000,
+        "normalize": False,
+        "kwargs": {
+            "n_steps": 1024,
+            "gae_lambda": 0.95,
+            "gamma": 0.9,
+            "n_epochs": 10,
+            "ent_coef": 0.0,
+            "learning_rate": 1e-3,
+            "clip_range": 0.2,
+            "use_sde": True,
+            "sde_sample_freq": 4,
+        },
+    },
+    "sb3_a2c/Pendulum-v1": {
+        "n_envs": 8,
+        "n_timesteps": 1_000_000,
+        "normalize": True,
+        "policy_kwargs": {"log_std_init": -2, "ortho_init": False},
+        "kwargs": {
+            "ent_coef": 0.0,
+            "max_grad_norm": 0.5,
+            "n_steps": 8,
+            "gae_lambda": 0.9,
+            "vf_coef": 0.4,
+            "gamma": 0.9,
+            "use_rms_prop": True,
+            "normalize_advantage": False,
+            "learning_rate": ("lin", 7e-4),
+            "use_sde": True,
+        },
+    },
+    "sb3_ppo/HalfCheetah-v5": {
+        "n_envs": 1,
+        "n_timesteps": 1_000_000,
+        "normalize": True,
+        "policy_kwargs": {
+            "log_std_init": -2,
+            "ortho_init": False,
+            "activation_fn": "ReLU",
+            "net_arch": {"pi": [256, 256], "vf": [256, 256]},
+        },
+        "kwargs": {
+            "batch_size": 64,
+            "n_steps": 512,
+            "gamma": 0.98,
+            "learning_rate": 2.0633e-05,
+            "ent_coef": 0.000401762,
+            "clip_range": 0.1,
+            "n_epochs": 20,
+            "gae_lambda": 0.92,
+            "max_grad_norm": 0.8,
+            "vf_coef": 0.58096,
+        },
+    },
+    "sb3_a2c/HalfCheetah-v5": {"n_envs": 1, "n_timesteps": 1_000_000, "normalize": True, "kwargs": {}},
+    "sb3_ppo/ALE/Pong-v5": {
+        **_ATARI,
+        "n_envs": 8,
+        "normalize": False,
+        "kwargs": {
+            "n_steps": 128,
+            "n_epochs": 4,
+            "batch_size": 256,
+            "learning_rate": ("lin", 2.5e-4),
+            "clip_range": ("lin", 0.1),
+            "vf_coef": 0.5,
+            "ent_coef": 0.01,
+        },
+    },
+    "sb3_a2c/ALE/Pong-v5": {
+        **_ATARI,
+        "n_envs": 16,
+        "normalize": False,
+        "policy_kwargs": {"optimizer_class": "RMSpropTFLike", "optimizer_kwargs": {"eps": 1e-5}},
+        "kwargs": {"ent_coef": 0.01, "vf_coef": 0.25},
+    },
 }
+# Stable-Baselines3's own defaults, as `PPO("MlpPolicy", env_id)` builds them: one environment, no
+# normalization, the algorithm's default arguments (constant learning rate: no budget).
+SB3_DEFAULTS: dict[str, Any] = {"n_envs": 1, "n_timesteps": None, "normalize": False, "kwargs": {}}
+LINEAR_SCHEDULE_KEYS = ("learning_rate", "clip_range")
 
 
 def tuned_config(name: str) -> dict[str, Any]:
@@ -220,28 +334,71 @@ def a3c_throughput(config: dict[str, Any], seconds: float, env: str = "CartPole-
     }
 
 
-def sb3_model(algo: str, env_id: str, seed: int) -> tuple[Any, int]:
-    """A Stable-Baselines3 model with rl-baselines3-zoo settings, torch at one thread."""
+def _resolve_policy_kwargs(policy_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The zoo's policy_kwargs with classes named by string (activation_fn, optimizer_class) resolved."""
+    import torch
+    from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+    resolved = dict(policy_kwargs)
+    if "activation_fn" in resolved:
+        resolved["activation_fn"] = getattr(torch.nn, resolved["activation_fn"])
+    if "optimizer_class" in resolved:
+        resolved["optimizer_class"] = {"RMSpropTFLike": RMSpropTFLike}[resolved["optimizer_class"]]
+    return resolved
+
+
+def sb3_settings(algo: str, env_id: str, zoo: bool = True) -> dict[str, Any]:
+    """rl-baselines3-zoo's settings for (algo, env_id), or SB3's own defaults when zoo is False."""
+    return SB3_ZOO[f"{algo}/{env_id}"] if zoo else SB3_DEFAULTS
+
+
+def has_linear_schedule(settings: dict[str, Any]) -> bool:
+    return any(isinstance(settings["kwargs"].get(key), tuple) for key in LINEAR_SCHEDULE_KEYS)
+
+
+def sb3_model(algo: str, env_id: str, seed: int, zoo: bool = True) -> tuple[Any, int | None]:
+    """A Stable-Baselines3 model with rl-baselines3-zoo settings (or SB3's defaults), torch at one thread;
+    and the zoo's training budget (None for the defaults)."""
     import torch
 
     torch.set_num_threads(1)
     from stable_baselines3 import A2C, PPO  # main() checked that the bench extras are installed
     from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.vec_env import VecNormalize
+    from stable_baselines3.common.vec_env import VecFrameStack, VecNormalize
 
-    zoo = SB3_ZOO[f"{algo}/{env_id}"]
-    kwargs = dict(zoo["kwargs"])
-    for key in ("learning_rate", "clip_range"):
+    from a3c.envs import check_env_id
+
+    settings = sb3_settings(algo, env_id, zoo)
+    kwargs = dict(settings["kwargs"])
+    for key in LINEAR_SCHEDULE_KEYS:
         if isinstance(kwargs.get(key), tuple):
             start_value = kwargs[key][1]
             kwargs[key] = lambda progress, v=start_value: progress * v  # zoo's lin_<v>
+    if "policy_kwargs" in settings:
+        kwargs["policy_kwargs"] = _resolve_policy_kwargs(settings["policy_kwargs"])
+    wrapper_class, env_kwargs = None, None
+    if settings.get("env_wrapper") == "AtariWrapper":
+        from stable_baselines3.common.atari_wrappers import AtariWrapper
+
+        # ALE/*-v5 skips 4 frames itself: AtariWrapper does the skipping (and max-pooling), as our
+        # Atari preprocessing does, so one agent step is 4 frames for every entrant.
+        wrapper_class, env_kwargs = AtariWrapper, {"frameskip": 1}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        env = make_vec_env(env_id, n_envs=zoo["n_envs"], seed=seed)
-        if zoo["normalize"]:
+        env = make_vec_env(
+            check_env_id(env_id),  # registers the ALE games for Atari ids
+            n_envs=settings["n_envs"],
+            seed=seed,
+            wrapper_class=wrapper_class,
+            env_kwargs=env_kwargs,
+        )
+        if settings["normalize"]:
             env = VecNormalize(env, gamma=kwargs.get("gamma", 0.99))
+        if settings.get("frame_stack"):
+            env = VecFrameStack(env, settings["frame_stack"])
     cls = {"sb3_ppo": PPO, "sb3_a2c": A2C}[algo]
-    return cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **kwargs), zoo["n_timesteps"]
+    policy = settings.get("policy", "MlpPolicy")
+    return cls(policy, env, seed=seed, device="cpu", verbose=0, **kwargs), settings["n_timesteps"]
 
 
 def sb3_throughput(algo: str, env_id: str, timesteps: int) -> float:
@@ -252,32 +409,72 @@ def sb3_throughput(algo: str, env_id: str, timesteps: int) -> float:
     return timesteps / (time.perf_counter() - start)
 
 
-def sb3_solve(algo: str, env_id: str, seed: int, target: float, cap_s: float) -> dict[str, Any]:
-    """Train from construction until the mean of the last 100 episodes reaches `target` or `cap_s`."""
+EPISODE_WINDOW = 100  # "the mean of the last 100 episodes", for every entrant
+
+
+def reached(row: dict[str, float], target: float | None) -> bool:
+    """Whether a progress row has a full window of episodes whose mean is at the target."""
+    return target is not None and row["episodes_total"] >= EPISODE_WINDOW and row["episode_reward_mean"] >= target
+
+
+def sb3_train(
+    algo: str,
+    env_id: str,
+    seed: int,
+    should_end: Callable[[float, int, float | None], bool],
+    target: float | None,
+    zoo: bool = True,
+) -> dict[str, Any]:
+    """Train from construction until should_end(wall_s, env_steps, solved_wall_s) says so (or the zoo's
+    budget, for settings with linear schedules, which that budget sets); progress rows as run_one's:
+    one per env step on which an episode ended (the 100-episode mean changes only then)."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     start = time.perf_counter()
-    model, budget = sb3_model(algo, env_id, seed)
-    outcome: dict[str, Any] = {"solved_s": None, "solved_steps": None}
+    model, budget = sb3_model(algo, env_id, seed, zoo)
+    rows: list[dict[str, float]] = []
+    solved: dict[str, float] = {}
 
-    class StopAtTarget(BaseCallback):
+    class Watch(BaseCallback):
+        episodes = 0
+
         def _on_step(self) -> bool:
-            buffer = self.model.ep_info_buffer
             wall = time.perf_counter() - start
-            if len(buffer) == buffer.maxlen and np.mean([e["r"] for e in buffer]) >= target:
-                outcome.update(solved_s=wall, solved_steps=self.num_timesteps)
-                return False
-            return wall < cap_s
+            finished = [info["episode"]["r"] for info in self.locals["infos"] if "episode" in info]
+            if finished:
+                # SB3 adds this step's episodes to ep_info_buffer only after the callback: add them here
+                self.episodes += len(finished)
+                window = [e["r"] for e in self.model.ep_info_buffer] + finished
+                mean = float(np.mean(window[-EPISODE_WINDOW:]))
+                row = {
+                    "timesteps_total": self.num_timesteps,
+                    "wall_s": wall,
+                    "episode_reward_mean": mean,
+                    "episodes_total": self.episodes,
+                }
+                rows.append(row)
+                if not solved and reached(row, target):
+                    solved.update(wall_s=wall, steps=self.num_timesteps)
+            return not should_end(wall, self.num_timesteps, solved.get("wall_s"))
 
-    # The zoo's budget sets PPO's linear schedules; A2C and MountainCar PPO use constant ones,
-    # so past the budget they keep learning until the cap, as MEASUREMENTS.md's A2C figures did.
-    total = budget if algo == "sb3_ppo" and env_id.startswith("CartPole") else 10**9
-    model.learn(total, callback=StopAtTarget())
-    buffer = model.ep_info_buffer
-    outcome["final_reward"] = float(np.mean([e["r"] for e in buffer])) if buffer else float("nan")
-    outcome["env_steps"] = model.num_timesteps
-    outcome["wall_s"] = time.perf_counter() - start
-    return outcome
+    # The zoo's budget sets its linear schedules; with constant ones (and SB3's defaults) training
+    # goes on past the budget until should_end, as MEASUREMENTS.md's A2C figures did.
+    total = budget if budget is not None and has_linear_schedule(sb3_settings(algo, env_id, zoo)) else 10**9
+    model.learn(total, callback=Watch())
+    return {"rows": rows, "env_steps": model.num_timesteps, "wall_s": time.perf_counter() - start}
+
+
+def sb3_solve(algo: str, env_id: str, seed: int, target: float, cap_s: float) -> dict[str, Any]:
+    """Train from construction until the mean of the last 100 episodes reaches `target` or `cap_s`."""
+    run = sb3_train(algo, env_id, seed, lambda wall, _steps, solved: solved is not None or wall >= cap_s, target)
+    first = next((row for row in run["rows"] if reached(row, target)), None)
+    return {
+        "solved_s": None if first is None else first["wall_s"],
+        "solved_steps": None if first is None else first["timesteps_total"],
+        "final_reward": run["rows"][-1]["episode_reward_mean"] if run["rows"] else float("nan"),
+        "env_steps": run["env_steps"],
+        "wall_s": run["wall_s"],
+    }
 
 
 def ours_solve(
@@ -644,6 +841,20 @@ def run_mountaincar(report: Report, args: argparse.Namespace) -> None:
     solve_section(report, args, env, target, cap, entrants, "mountaincar")
 
 
+def start_ray() -> None:
+    """One quiet Ray for every run of a benchmark, started before the first agent so that no entrant's
+    time includes it: the library's own start (a private local Ray on loopback, never another
+    session's cluster, unless RAY_ADDRESS names one)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    a3c_logger = logging.getLogger("a3c")  # warnings only: a handler of ours keeps the agents' INFO lines off
+    a3c_logger.addHandler(logging.StreamHandler(sys.stderr))
+    a3c_logger.setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore")
+    from a3c.execution.ray_pool import ensure_ray
+
+    ensure_ray(None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one seed, fewer cells, short caps (under 5 minutes)")
@@ -669,14 +880,7 @@ def main() -> None:
             f"benchmarks/run.py needs the bench extras ({error.name} is missing): run `make bench`, "
             "or .venv/bin/pip install -e '.[bench]'"
         )
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    logging.getLogger("a3c").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore")
-    import ray
-
-    import a3c  # noqa: F401 - before ray.init: a3c sets Ray's inline-object size at import
-
-    ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    start_ray()
     report = Report(args.out, args)
     started = time.perf_counter()
     runners = {
