@@ -196,6 +196,10 @@ def train(
         from a3c.envs import check_env_id
 
         check_env_id(env)
+        if resolved["ray_address"] is not None:  # a cluster nobody answers at fails before the run directory
+            from a3c.execution.ray_pool import check_ray_address
+
+            check_ray_address(resolved["ray_address"])
         directory = run_dir or Path("runs") / f"{agent}_{env}_{datetime.now():%Y%m%d-%H%M%S}"
         if directory.exists() and any(directory.iterdir()):
             raise UsageError(f"run directory {directory} is not empty; use --resume {directory} or another --run-dir")
