@@ -17,8 +17,12 @@ $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-.PHONY: install tutorial test lint bench bench-quick
+.PHONY: install install-tune tutorial test lint bench bench-quick
 install: $(STAMP)
+
+# Ray Tune for `a3c tune` and a3c.tune (already part of the test extra that `make install` installs).
+install-tune: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[tune]'
 
 tutorial: $(STAMP)
 	$(PY) examples/tutorial.py
