@@ -226,41 +226,65 @@ def _warn_if_objects_not_inline() -> None:
         )
 
 
-def worker_actor_options(config: dict[str, Any]) -> dict[str, Any]:
+def resolve_placement(config: dict[str, Any]) -> str:
+    """'GROUP' inside a placement group (a Ray Tune trial's), else config's 'SPREAD' or 'PACK'.
+
+    auto is SPREAD when more than one alive node offers CPUs, else PACK.
+    """
+    if ray.util.get_current_placement_group() is not None:
+        return "GROUP"
+    strategy = config["placement_strategy"]
+    if strategy == "auto":
+        strategy = "SPREAD" if len(nodes_with_cpus()) > 1 else "PACK"
+    return strategy
+
+
+def worker_actor_options(config: dict[str, Any], placement: str | None = None, node: str | None = None) -> dict:
     """Ray actor options for one worker: its CPU request and where it may run.
 
-    Inside a placement group (a Ray Tune trial reserves one for its driver and workers) workers go
-    into that group. Otherwise `placement_strategy`: SPREAD hands workers to the nodes in turn; PACK
-    asks for the driver's node and spills to others only when it is full; auto is SPREAD when more
-    than one alive node has CPUs, else PACK. Replacements get the same options, so a worker lost
-    with its node is placed on the nodes that remain.
+    GROUP: inside the current placement group (any bundle with room). SPREAD: on `node`, chosen by
+    the pool. PACK: on the driver's node. Both ask softly and spill over when the node is full or
+    gone, so a worker never waits forever for a node that cannot take it.
     """
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy, PlacementGroupSchedulingStrategy
 
     options: dict[str, Any] = {}
     if config["num_cpus_per_worker"] is not None:
         options["num_cpus"] = config["num_cpus_per_worker"]
-    group = ray.util.get_current_placement_group()
-    if group is not None:
+    placement = placement or resolve_placement(config)
+    if placement == "GROUP":
+        group = ray.util.get_current_placement_group()
         options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
             group, placement_group_capture_child_tasks=True
         )
-        return options
-    strategy = config["placement_strategy"]
-    if strategy == "auto":
-        strategy = "SPREAD" if num_nodes_with_cpus() > 1 else "PACK"
-    if strategy == "SPREAD":
+    elif placement == "SPREAD" and node is None:
         options["scheduling_strategy"] = "SPREAD"
     else:
-        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(
-            ray.get_runtime_context().get_node_id(), soft=True, _spill_on_unavailable=True
-        )
+        target = node if placement == "SPREAD" else ray.get_runtime_context().get_node_id()
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(target, soft=True, _spill_on_unavailable=True)
     return options
 
 
-def num_nodes_with_cpus() -> int:
-    """Alive nodes of the Ray cluster this process is connected to that offer CPUs."""
-    return sum(1 for node in ray.nodes() if node.get("Alive") and node.get("Resources", {}).get("CPU", 0) > 0)
+def nodes_with_cpus() -> dict[str, float]:
+    """Alive nodes of the connected Ray cluster that offer CPUs: node id -> CPUs, in Ray's order."""
+    return {
+        node["NodeID"]: float(node["Resources"]["CPU"])
+        for node in ray.nodes()
+        if node.get("Alive") and node.get("Resources", {}).get("CPU", 0) > 0
+    }
+
+
+def least_loaded_node(cpus: dict[str, float], workers_on: list[str | None], avoid: str | None = None) -> str | None:
+    """The node where one more worker means the fewest workers per CPU (ties: the first listed).
+
+    Spreads workers over nodes in proportion to their CPUs. `avoid` (the node a worker just died
+    on, possibly not yet declared dead) is skipped unless it is the only node.
+    """
+    candidates = {node: count for node, count in cpus.items() if node != avoid} or cpus
+    if not candidates:
+        return None
+    load = Counter(workers_on)
+    return min(candidates, key=lambda node: (load[node] + 1) / candidates[node])
 
 
 class RayPool:
@@ -275,7 +299,8 @@ class RayPool:
         self.env = env
         self.config = config
         self.num_workers = num_workers
-        self.actor_options = worker_actor_options(config)
+        self.placement = resolve_placement(config)
+        self.node_ids: list[str | None] = [None] * num_workers  # planned, then as each worker reports
         self.actors = [self._make_actor(i) for i in range(num_workers)]
         self.in_flight: dict[ray.ObjectRef, int] = {}
         self.submitted_at: dict[ray.ObjectRef, float] = {}
@@ -284,13 +309,18 @@ class RayPool:
         _warn_if_objects_not_inline()
         # Fail here, not at the first train(), if a worker cannot build its environment.
         try:
-            self.node_ids: list[str | None] = ray.get([actor.node_id.remote() for actor in self.actors])
+            self.node_ids = ray.get([actor.node_id.remote() for actor in self.actors])
         except ray.exceptions.RayError as error:
             self.stop()
             raise WorkerFailureError(f"workers could not start: {_describe(error)}") from None
 
-    def _make_actor(self, index: int) -> Any:
-        return RemoteRolloutWorker.options(**self.actor_options).remote(self.env, self.config, worker_index=index + 1)
+    def _make_actor(self, index: int, avoid: str | None = None) -> Any:
+        node = None
+        if self.placement == "SPREAD":
+            node = least_loaded_node(nodes_with_cpus(), self.node_ids, avoid)
+            self.node_ids[index] = node
+        options = worker_actor_options(self.config, self.placement, node)
+        return RemoteRolloutWorker.options(**options).remote(self.env, self.config, worker_index=index + 1)
 
     def workers_per_node(self) -> dict[str, int]:
         """Ray node id -> number of live workers there (a worker lost with its node is replaced elsewhere)."""
@@ -309,9 +339,9 @@ class RayPool:
             ray.kill(self.actors[index])
         except Exception:  # noqa: BLE001 - already dead is fine
             pass
-        self.node_ids[index] = None
+        lost_on, self.node_ids[index] = self.node_ids[index], None
         time.sleep(min(0.1 * 2 ** (failures - 1), 5.0))
-        self.actors[index] = self._make_actor(index)
+        self.actors[index] = self._make_actor(index, avoid=lost_on)
         # Wait until the replacement is up, so its start-up does not count against worker_timeout_s.
         # Bounded: a replacement Ray cannot place (no node left with room) counts as one more failure.
         try:
