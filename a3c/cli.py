@@ -602,6 +602,14 @@ def _print_sweep(summary: Any, agent: str, env: str) -> None:
         shape = f"{_sparkline(curve)}  {curve[0]:.1f} -> {curve[-1]:.1f} in {len(curve)} iterations"
         table.add_row("reward curve", shape)
     stdout.print(table)
+    trials = Table(title="Trials (best first)", show_header=True)
+    columns = [key for key in summary.trials[0] if key != "failed"] if summary.trials else []
+    for column in columns:
+        trials.add_column(column, justify="right")
+    for trial in summary.trials:
+        cells = [f"{trial[c]:.1f}" if c == "episode_reward_mean" else str(trial[c]) for c in columns]
+        trials.add_row(*cells, style="red" if trial["failed"] else None)
+    stdout.print(trials)
     where = f"Results in {summary.experiment_dir}: summary.json, best_config.json, Tune's trial folders"
     stdout.print(where, soft_wrap=True, highlight=False)
     for error in summary.errors:

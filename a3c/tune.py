@@ -192,6 +192,7 @@ class SweepSummary:
     best_curve: list[float] = field(default_factory=list)
     best_checkpoint: Path | None = None
     errors: list[str] = field(default_factory=list)
+    trials: list[dict[str, Any]] = field(default_factory=list)  # best first: id, searched values, iterations, reward
 
 
 def run_sweep(
@@ -248,6 +249,18 @@ def summarize(results: Any, experiment_dir: Path, searched: list[str]) -> SweepS
     """The best trial of a Tune ResultGrid (highest last episode_reward_mean), written to summary.json."""
     errors = [f"{result.path}: {str(result.error).strip().splitlines()[-1]}" for result in results if result.error]
     summary = SweepSummary(experiment_dir, num_trials=len(results), num_errors=len(errors), errors=errors)
+    for result in results:
+        metrics = result.metrics or {}
+        summary.trials.append(
+            {
+                "trial_id": metrics.get("trial_id", Path(result.path).name),
+                **{key: result.config.get(key) for key in searched},
+                "iterations": metrics.get("training_iteration", 0),
+                METRIC: metrics.get(METRIC, math.nan),
+                "failed": result.error is not None,
+            }
+        )
+    summary.trials.sort(key=lambda t: -t[METRIC] if math.isfinite(t[METRIC]) else math.inf)  # best first
     finished = [r for r in results if r.metrics and isinstance(r.metrics.get(METRIC), int | float)]
     finished = [r for r in finished if math.isfinite(r.metrics[METRIC])]
     if finished:
