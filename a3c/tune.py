@@ -179,6 +179,29 @@ def check_search_keys(algorithm: str, base: dict[str, Any], space: dict[str, tup
             resolve_config({**base, key: value}, schema)
 
 
+def check_trial_fits(algorithm: str, base: dict[str, Any], space: dict[str, tuple[str, list[Any]]]) -> None:
+    """ConfigError unless the largest trial's reservation fits the connected Ray's CPUs.
+
+    Tune would otherwise leave such a trial pending forever, waiting for CPUs no node has.
+    """
+    import ray
+
+    largest = dict(base)
+    for key in ("num_workers", "num_cpus_per_worker", "num_cpus_for_driver"):
+        if key in space:
+            kind, args = space[key]
+            largest[key] = max(args) if kind == "choice" else args[1]
+    bundles, _ = trial_bundles(algorithm, largest)
+    needed = sum(bundle["CPU"] for bundle in bundles)
+    available = ray.cluster_resources().get("CPU", 0.0)
+    if needed > available:
+        raise ConfigError(
+            f"a trial reserves {needed:g} CPUs (num_cpus_for_driver + num_workers x num_cpus_per_worker, 1 each "
+            f"by default) but the Ray cluster has {available:g}: lower num_workers, or set num_cpus_per_worker "
+            "and num_cpus_for_driver to fractions (e.g. 0.25 and 0.5)"
+        )
+
+
 @dataclass
 class SweepSummary:
     """What `a3c tune` reports: the best trial, its config and reward curve, where its checkpoint is."""
@@ -209,6 +232,7 @@ def run_sweep(
 ) -> SweepSummary:
     """Tune `algorithm` on `env` over `space` (ASHA or PBT); results under `out_dir`."""
     tune = import_tune()
+    check_trial_fits(algorithm, base_config, space)
     from ray.tune.schedulers import ASHAScheduler, PopulationBasedTraining
 
     if scheduler == "asha":

@@ -100,6 +100,12 @@ def test_the_driver_joins_by_loopback_address_and_workers_run_on_every_node(clus
     assert sorted(per_node.values()) == [2, 2, 2], per_node  # 1 CPU each: dealt evenly
 
 
+def test_pack_puts_the_workers_on_the_drivers_node(cluster):
+    config = _config(cluster, num_workers=3, placement_strategy="PACK", model={"fcnet_hiddens": [16]})
+    with A3CAgent(config, "CartPole-v0") as agent:
+        assert agent.pool.workers_per_node() == {ray.get_runtime_context().get_node_id(): 3}
+
+
 def _train_until_replaced(agent: A3CAgent, lost_node: str, restarts_before: int, lost: int):
     """Train until the pool has replaced the workers of `lost_node`; return the last result."""
     deadline = time.monotonic() + LOSS_DEADLINE_S

@@ -136,6 +136,15 @@ def test_a_bad_config_key_is_the_trials_error_naming_the_key(ray_session, tmp_pa
     assert result.error is not None and "config['lr'] must be a number > 0" in str(result.error)
 
 
+def test_a_trial_larger_than_the_cluster_is_refused_before_it_waits_forever(ray_session):
+    from a3c.config import ConfigError
+    from a3c.tune import check_trial_fits
+
+    check_trial_fits("a3c", SMALL_TRIAL, {})  # 1 CPU: fits
+    with pytest.raises(ConfigError, match=r"a trial reserves 10001 CPUs .* lower num_workers"):
+        check_trial_fits("a3c", {"num_workers": 2}, parse_search(["num_workers=[2,10000]"]))
+
+
 def test_search_syntax_is_checked():
     assert parse_search(["lr=loguniform(1e-4,1e-2)", "gamma=[0.9,0.99]"]) == {
         "lr": ("loguniform", [1e-4, 1e-2]),
