@@ -147,6 +147,15 @@ def _cli_train(address: str, cwd, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
+def test_an_address_that_is_not_host_port_is_a_config_error_naming_the_key():
+    from a3c.config import ConfigError
+    from a3c.execution.ray_pool import check_ray_address
+
+    with pytest.raises(ConfigError, match=r"ray_address must be 'auto' or host:port .* got 'head-node'"):
+        check_ray_address("head-node")
+    assert check_ray_address("local") is None
+
+
 def test_an_address_nobody_answers_at_is_one_line_and_exit_2(tmp_path):
     started = time.monotonic()
     unreachable = _cli_train("127.0.0.1:1", tmp_path)

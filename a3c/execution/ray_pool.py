@@ -1,4 +1,5 @@
-"""The only module that imports Ray: RolloutWorker made a Ray actor, and the pool over them."""
+"""Ray core lives here (a3c.tune holds Ray Tune): RolloutWorker made a Ray actor, the pool over them, and
+starting or joining Ray."""
 
 from __future__ import annotations
 
@@ -280,7 +281,7 @@ def least_loaded_node(cpus: dict[str, float], workers_on: list[str | None], avoi
     Spreads workers over nodes in proportion to their CPUs. `avoid` (the node a worker just died
     on, possibly not yet declared dead) is skipped unless it is the only node.
     """
-    candidates = {node: count for node, count in cpus.items() if node != avoid} or cpus
+    candidates = {node: cpu for node, cpu in cpus.items() if node != avoid} or cpus
     if not candidates:
         return None
     load = Counter(workers_on)
