@@ -90,6 +90,7 @@ def trainable(algorithm: str) -> type:
         def step(self) -> dict[str, Any]:
             result = self.agent.train().to_dict()
             result["checkpoint_origin"] = self.checkpoint_origin
+            result["worker_placement"] = getattr(self.agent.pool, "placement", "in process")  # GROUP: the trial's
             return result
 
         def save_checkpoint(self, checkpoint_dir: str) -> None:

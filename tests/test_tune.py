@@ -116,6 +116,8 @@ def test_pbt_exploits_and_the_exploited_trial_resumes_from_the_other_trials_chec
         for _, row in frame.iterrows()
         if isinstance(row["checkpoint_origin"], str) and row["checkpoint_origin"] != trial
     ]
+    for frame in histories.values():  # every trial's workers ran in its own placement group
+        assert set(frame["worker_placement"]) == {"GROUP"}
     seen = {t: f[["training_iteration", "checkpoint_origin"]].to_dict("list") for t, f in histories.items()}
     assert exploits, seen
     trial, first = exploits[0]
