@@ -512,7 +512,7 @@ def tune_command(
     agent: Annotated[str, typer.Option(help="algorithm: " + ", ".join(AGENTS))] = "a3c",
     search: Annotated[
         list[str] | None,
-        typer.Option(help="key=[v1,v2,...] (one per trial) or key=loguniform(a,b) / uniform(a,b); repeatable"),
+        typer.Option(help=escape("key=[v1,v2,...] (one per trial) or key=loguniform(a,b) / uniform(a,b); repeatable")),
     ] = None,
     samples: Annotated[int, typer.Option(help="trials (samples of the search space)")] = 4,
     scheduler: Annotated[str, typer.Option(help="asha (stop bad trials early) or pbt (population-based)")] = "asha",

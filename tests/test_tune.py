@@ -78,6 +78,11 @@ def test_a3c_tune_runs_an_asha_sweep_of_two_trials_and_reports_the_best_config_a
     assert evaluated.returncode == 0, evaluated.stderr
 
 
+def test_a3c_tune_help_shows_the_search_syntax(tmp_path):
+    shown = a3c_cli("tune", "--help", cwd=tmp_path, COLUMNS="200")
+    assert shown.returncode == 0 and "key=[v1,v2,...] (one per trial) or key=loguniform(a,b)" in shown.stdout
+
+
 def test_a3c_tune_without_ray_tune_names_the_extra_to_install(tmp_path):
     """Run with ray.tune made unimportable, as on an install without the `tune` extra."""
     code = "import sys; sys.modules['ray.tune'] = None; from a3c.cli import main; main()"
