@@ -23,10 +23,14 @@ $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-.PHONY: install extras tutorial test lint bench bench-quick suite suite-quick suite-pong
+.PHONY: install install-tune extras tutorial test lint bench bench-quick suite suite-quick suite-pong
 install: $(STAMP)
 
 extras: $(EXTRAS_STAMP)
+
+# Ray Tune for `a3c tune` and a3c.tune (already part of the test extra that `make install` installs).
+install-tune: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[tune]'
 
 tutorial: $(STAMP)
 	$(PY) examples/tutorial.py

@@ -232,6 +232,10 @@ def train(
         from a3c.envs import check_env_id
 
         check_env_id(env)
+        if resolved["ray_address"] is not None:  # a cluster nobody answers at fails before the run directory
+            from a3c.execution.ray_pool import check_ray_address
+
+            check_ray_address(resolved["ray_address"])
         safe_env = env.replace("/", "-").replace(":", "-")  # ALE/Pong-v5, module:Env-v0: one folder
         directory = run_dir or Path("runs") / f"{agent}_{safe_env}_{datetime.now():%Y%m%d-%H%M%S}"
         if directory.exists() and any(directory.iterdir()):
@@ -588,6 +592,128 @@ def compare_command(
         stdout.print(f"wrote {out}/curves.png, summary.md, summary.csv, runs/")
 
     _run_guarded(debug, action)
+
+
+@app.command(name="tune")
+def tune_command(
+    env: Annotated[str, typer.Argument(help="gymnasium environment id, e.g. CartPole-v0")],
+    agent: Annotated[str, typer.Option(help="algorithm: " + ", ".join(AGENTS))] = "a3c",
+    search: Annotated[
+        list[str] | None,
+        typer.Option(help=escape("key=[v1,v2,...] (one per trial) or key=loguniform(a,b) / uniform(a,b); repeatable")),
+    ] = None,
+    samples: Annotated[int, typer.Option(help="trials (samples of the search space)")] = 4,
+    scheduler: Annotated[str, typer.Option(help="asha (stop bad trials early) or pbt (population-based)")] = "asha",
+    iterations: Annotated[int, typer.Option(help="train() iterations per trial at most")] = 20,
+    time_limit: Annotated[float | None, typer.Option(help="stop the whole sweep after this many seconds")] = None,
+    perturbation_interval: Annotated[int, typer.Option(help="pbt: iterations between exploit/explore steps")] = 4,
+    workers: Annotated[int | None, typer.Option(help="num_workers per trial")] = None,
+    config: Annotated[Path | None, typer.Option(help="JSON or YAML file of config keys (shared by all trials)")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="config override key=value (JSON value), repeatable")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="experiment directory; default: runs/tune_<agent>_<env>_<time>")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address ('auto'); default: a local Ray on loopback only")
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="show tracebacks")] = False,
+) -> None:
+    """Search hyperparameters with Ray Tune (needs the tune extra); print the best trial and its checkpoint."""
+
+    def action() -> None:
+        try:
+            from a3c.tune import TRIAL_DEFAULTS, check_search_keys, import_tune, parse_search, run_sweep
+
+            import_tune()
+        except ImportError as error:
+            raise UsageError(str(error)) from None
+        cls = agent_class(agent)
+        if scheduler not in ("asha", "pbt"):
+            raise UsageError(f"--scheduler must be asha or pbt, got '{scheduler}'")
+        if samples < 1 or iterations < 1 or perturbation_interval < 1:
+            raise UsageError("--samples, --iterations and --perturbation-interval must be >= 1")
+        try:
+            space = parse_search(search or [])
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        if scheduler == "pbt" and not space:
+            raise UsageError("--scheduler pbt needs at least one --search key to explore")
+        settings: dict[str, Any] = read_config_file(config) if config is not None else {}
+        settings = merge(settings, {k: v for k, v in {"num_workers": workers}.items() if v is not None})
+        settings = merge(settings, parse_set(set_ or []))
+        agent_settings = {k: v for k, v in settings.items() if k not in TRIAL_DEFAULTS}
+        from a3c.config import resolve_config
+        from a3c.envs import check_env_id
+
+        resolve_config(agent_settings, cls.schema)  # every shared key, before any trial starts
+        check_search_keys(agent, agent_settings, space)
+        check_env_id(env)
+        from a3c.execution.ray_pool import check_ray_address, ensure_ray
+
+        check_ray_address(address)
+        directory = out or Path("runs") / f"tune_{agent}_{env}_{datetime.now():%Y%m%d-%H%M%S}"
+        if directory.exists() and any(directory.iterdir()):
+            raise UsageError(f"output directory {directory} is not empty; choose another --out")
+        _check_writable_dir(directory)
+        ensure_ray(address)  # Tune's trials join this Ray
+        summary = run_sweep(
+            agent, env, settings, space, samples, scheduler, iterations, time_limit, directory, perturbation_interval
+        )
+        if summary.best_trial_id is None:
+            first = summary.errors[0] if summary.errors else "no trial reported episode_reward_mean"
+            raise TrainingError(f"no trial finished ({summary.num_errors} of {summary.num_trials} failed): {first}")
+        _print_sweep(summary, agent, env)
+
+    _run_guarded(debug, action)
+
+
+def _sparkline(values: list[float]) -> str:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return "-"
+    low, high, bars = min(finite), max(finite), "▁▂▃▄▅▆▇█"
+    scale = (len(bars) - 1) / (high - low) if high > low else 0.0
+    return "".join(bars[int((v - low) * scale)] if math.isfinite(v) else " " for v in values)
+
+
+def _print_sweep(summary: Any, agent: str, env: str) -> None:
+    table = Table(title=f"Tune: {agent} on {env}", show_header=False)
+    table.add_row("trials", f"{summary.num_trials} ({summary.num_errors} failed)")
+    table.add_row("best trial", str(summary.best_trial_id))
+    for key, value in summary.best_config.items():
+        table.add_row(f"  {key}", json.dumps(value))
+    table.add_row("episode_reward_mean", f"{summary.best_reward:.1f} (last reported)")
+    curve = summary.best_curve
+    if curve:
+        shape = f"{_sparkline(curve)}  {curve[0]:.1f} -> {curve[-1]:.1f} in {len(curve)} iterations"
+        table.add_row("reward curve", shape)
+    stdout.print(table)
+    trials = Table(title="Trials (best first)", show_header=True)
+    columns = [key for key in summary.trials[0] if key != "failed"] if summary.trials else []
+    for column in columns:
+        trials.add_column(column, justify="right")
+    for trial in summary.trials:
+        cells = [f"{trial[c]:.1f}" if c == "episode_reward_mean" else str(trial[c]) for c in columns]
+        trials.add_row(*cells, style="red" if trial["failed"] else None)
+    stdout.print(trials)
+    where = f"Results in {summary.experiment_dir}: summary.json, best_config.json, Tune's trial folders"
+    stdout.print(where, soft_wrap=True, highlight=False)
+    for error in summary.errors:
+        console.print(f"[red]trial failed:[/red] {escape(error)}", highlight=False, soft_wrap=True)
+    checkpoint = shlex.quote(str(summary.best_checkpoint))
+    config_file = shlex.quote(str(summary.experiment_dir / "best_config.json"))
+    stdout.print(f"Evaluate it:        a3c evaluate {checkpoint}", soft_wrap=True, highlight=False)
+    stdout.print(
+        f"Train its config:   a3c train {env} --agent {agent} --config {config_file}", soft_wrap=True, highlight=False
+    )
+    stdout.print(
+        f"Continue training:  python -c \"from a3c.agents import AGENTS; a = AGENTS['{agent}'].from_checkpoint("
+        f"{str(summary.best_checkpoint)!r}); print(a.train().episode_reward_mean)\"",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -54,6 +54,8 @@ def _unit_interval(value: Any) -> bool:
     return 0 <= value <= 1
 
 
+PLACEMENT_STRATEGIES = ("auto", "SPREAD", "PACK")
+
 MODEL_SCHEMA: dict[str, Option] = {
     "fcnet_hiddens": Option(
         [256, 256],
@@ -200,6 +202,24 @@ COMMON_SCHEMA: dict[str, Option] = {
         None,
         "a Ray address such as 'auto', or None",
         "cluster to join; None starts a local, loopback-only one",
+        True,
+    ),
+    "placement_strategy": Option(
+        "auto",
+        (str,),
+        lambda v: v in PLACEMENT_STRATEGIES,
+        "'auto', 'SPREAD' or 'PACK'",
+        "where Ray places workers: SPREAD over the nodes in turn, PACK on the driver's node until it is full; "
+        "auto: SPREAD when the cluster has several nodes with CPUs, PACK on one (inside a Ray Tune trial: its "
+        "placement group)",
+    ),
+    "num_cpus_per_worker": Option(
+        None,
+        (float, int),
+        _positive,
+        "a number > 0 (fractions allowed), or None",
+        "CPUs Ray reserves for each worker; None: Ray's actor default (a CPU to be placed, none held while "
+        "running, so any number of workers fits on a node)",
         True,
     ),
 }

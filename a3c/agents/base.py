@@ -301,6 +301,7 @@ class Agent:
             info={
                 **info,
                 "num_worker_restarts": self.pool.num_restarts(),
+                "workers_per_node": self.pool.workers_per_node(),
                 "num_bad_gradients": self.num_bad_gradients,
                 "num_env_errors": self.num_env_errors,
             },

@@ -14,6 +14,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+# LocalPool's "node": its workers run in the driver's process.
+LOCAL_NODE = "local"
+
 
 @dataclass
 class WorkerLost:
@@ -43,6 +46,9 @@ class WorkerPool(Protocol):
     def num_in_flight(self) -> int: ...
 
     def num_restarts(self) -> int: ...
+
+    def workers_per_node(self) -> dict[str, int]:
+        """Where the live workers run: node id -> count."""
 
     def idle_workers(self) -> list[int]: ...
 
@@ -82,6 +88,9 @@ class LocalPool:
 
     def num_restarts(self) -> int:
         return 0
+
+    def workers_per_node(self) -> dict[str, int]:
+        return {LOCAL_NODE: self.num_workers}
 
     def idle_workers(self) -> list[int]:
         busy = {index for index, _, _ in self.queue}

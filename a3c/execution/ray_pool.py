@@ -1,15 +1,18 @@
-"""The only module that imports Ray: RolloutWorker made a Ray actor, and the pool over them."""
+"""Ray core lives here (a3c.tune holds Ray Tune): RolloutWorker made a Ray actor, the pool over them, and
+starting or joining Ray."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import socket
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -17,7 +20,7 @@ import ray
 from threadpoolctl import threadpool_limits
 
 from a3c.envs import EnvSpec, env_name
-from a3c.errors import WorkerFailureError
+from a3c.errors import ClusterConnectionError, WorkerFailureError
 from a3c.execution import RAY_VERBOSE_ENV_VAR
 from a3c.execution.allocator import keep_freed_memory
 from a3c.execution.pool import WorkerLost
@@ -35,6 +38,9 @@ LOCAL_ONLY_ENV_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 # How long a new worker may take to start (process, imports, environment) before it counts as failed.
 STARTUP_TIMEOUT_S = 120.0
+
+# How long joining a cluster may wait for its GCS to answer (TCP connect, then one authenticated call).
+CONNECT_CHECK_TIMEOUT_S = 5.0
 
 # How long stop() waits for Ray to report killed actors dead (a bound; it is usually milliseconds).
 KILL_TIMEOUT_S = 60.0
@@ -65,7 +71,12 @@ class NiceRolloutWorker(RolloutWorker):
             pass
         self.thread_limits = threadpool_limits(1)
         keep_freed_memory()
+        self.ray_node_id = ray.get_runtime_context().get_node_id()
         super().__init__(*args, **kwargs)
+
+    def node_id(self) -> str:
+        """The Ray node this worker runs on (read once, at start): the pool's answer to "where"."""
+        return self.ray_node_id
 
     # An environment that raised is rebuilt inside the except block that caught the error, so the
     # error is at hand there: keep the last one, for the driver's report (RayPool._report_env_errors).
@@ -134,7 +145,7 @@ def ensure_ray(address: str | None = None) -> bool:
             global _quiet_session
             _quiet_session = _session_name()
     else:
-        ray.init(address=address, include_dashboard=False, log_to_driver=True, logging_level=logging.WARNING)
+        _join_cluster(address, {"include_dashboard": False, "log_to_driver": True, "logging_level": logging.WARNING})
     return True
 
 
@@ -197,6 +208,107 @@ def kill_actors(actors: list[Any]) -> None:
             pass
 
 
+def _join_cluster(address: str | None, init_kwargs: dict[str, Any]) -> None:
+    """ray.init(address) that fails in seconds, in one line, when nobody answers or the token is refused.
+
+    Left alone, Ray retries an unreachable GCS for minutes, and rewrites a loopback address to this
+    machine's other address (so a cluster bound to 127.0.0.1 is never reached). A loopback address
+    is joined with the single-node switch on (as a local Ray is started), which keeps it loopback.
+    """
+    target = check_ray_address(address)
+    loopback = target is not None and _is_loopback_host(target[0])
+    try:
+        with _loopback_only_node() if loopback else nullcontext():
+            ray.init(address=address, **init_kwargs)
+    except ConnectionError as error:
+        raise ClusterConnectionError(
+            f"cannot join the Ray cluster at {address or os.environ.get('RAY_ADDRESS')} (ray_address / --address): "
+            f"{error}"
+        ) from None
+
+
+def check_ray_address(address: str | None) -> tuple[str, int] | None:
+    """Raise ClusterConnectionError unless the cluster `address` points at answers and accepts our token.
+
+    Returns the (host, port) checked, or None when there is nothing to check (a local Ray).
+    """
+    target = _cluster_host_port(address)
+    if target is not None:
+        check_cluster_reachable(*target, client_protocol=str(address or "").startswith("ray://"))
+    return target
+
+
+def _cluster_host_port(address: str | None) -> tuple[str, int] | None:
+    """(host, port) that `address` (or RAY_ADDRESS, or 'auto': the newest local cluster) points at."""
+    if address is None:
+        address = os.environ.get("RAY_ADDRESS")
+    if address == "auto":
+        try:  # Ray's own lookup (RAY_ADDRESS, then the newest `ray start` on this machine); private
+            from ray._private.services import get_ray_address_from_environment
+
+            address = get_ray_address_from_environment("auto", None)
+        except Exception:  # noqa: BLE001 - let ray.init resolve it and report
+            return None
+    if not address or address == "local":
+        return None
+    address = address.removeprefix("ray://")
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ClusterConnectionError(f"ray_address must be 'auto' or host:port (e.g. 10.0.0.5:6379), got {address!r}")
+    return host.strip("[]"), int(port)
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_cluster_reachable(host: str, port: int, client_protocol: bool = False) -> None:
+    """Raise ClusterConnectionError unless a Ray GCS at host:port answers and accepts this process's token.
+
+    Two quick probes, each bounded by CONNECT_CHECK_TIMEOUT_S: a TCP connection, then one call to
+    the GCS with the token ray.init would present (RAY_AUTH_MODE=token with RAY_AUTH_TOKEN,
+    RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token). Ray Client (ray://) and TLS clusters get the TCP probe only.
+    """
+    where = f"{host}:{port}"
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_CHECK_TIMEOUT_S).close()
+    except OSError as error:
+        reason = "timed out" if isinstance(error, TimeoutError) else (error.strerror or str(error)).lower()
+        raise ClusterConnectionError(
+            f"no Ray cluster answers at {where} (ray_address / --address): {reason}; start one with "
+            "`ray start --head` and check that this machine can reach its GCS port"
+        ) from None
+    if client_protocol or os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+        return
+    import grpc
+    from ray._raylet import AuthenticationTokenLoader
+    from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
+
+    token = list(AuthenticationTokenLoader.instance().get_token_for_http_header().items())
+    with grpc.insecure_channel(where) as channel:
+        nodes = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
+        try:
+            nodes.GetClusterId(
+                gcs_service_pb2.GetClusterIdRequest(), metadata=token or None, timeout=CONNECT_CHECK_TIMEOUT_S
+            )
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                presented = "refused this process's token" if token else "requires a token and this process has none"
+                raise ClusterConnectionError(
+                    f"the Ray cluster at {where} {presented}: set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (or "
+                    "RAY_AUTH_TOKEN_PATH) to the cluster's token (`ray get-auth-token` on its head node)"
+                ) from None
+            raise ClusterConnectionError(
+                f"something answers at {where} but not as a Ray cluster's GCS ({error.code().name}); "
+                "ray_address is the head node's GCS port (6379 unless `ray start --port` said otherwise)"
+            ) from None
+
+
 @contextmanager
 def _loopback_only_node() -> Iterator[None]:
     """While a local Ray starts, make its node address 127.0.0.1 so every server binds loopback only.
@@ -237,6 +349,67 @@ def _warn_if_objects_not_inline() -> None:
         )
 
 
+def resolve_placement(config: dict[str, Any]) -> str:
+    """'GROUP' inside a placement group (a Ray Tune trial's), else config's 'SPREAD' or 'PACK'.
+
+    auto is SPREAD when more than one alive node offers CPUs, else PACK.
+    """
+    if ray.util.get_current_placement_group() is not None:
+        return "GROUP"
+    strategy = config["placement_strategy"]
+    if strategy == "auto":
+        strategy = "SPREAD" if len(nodes_with_cpus()) > 1 else "PACK"
+    return strategy
+
+
+def worker_actor_options(config: dict[str, Any], placement: str | None = None, node: str | None = None) -> dict:
+    """Ray actor options for one worker: its CPU request and where it may run.
+
+    GROUP: inside the current placement group (any bundle with room). SPREAD: on `node`, chosen by
+    the pool. PACK: on the driver's node. Both ask softly and spill over when the node is full or
+    gone, so a worker never waits forever for a node that cannot take it.
+    """
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy, PlacementGroupSchedulingStrategy
+
+    options: dict[str, Any] = {}
+    if config["num_cpus_per_worker"] is not None:
+        options["num_cpus"] = config["num_cpus_per_worker"]
+    placement = placement or resolve_placement(config)
+    if placement == "GROUP":
+        group = ray.util.get_current_placement_group()
+        options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
+            group, placement_group_capture_child_tasks=True
+        )
+    elif placement == "SPREAD" and node is None:
+        options["scheduling_strategy"] = "SPREAD"
+    else:
+        target = node if placement == "SPREAD" else ray.get_runtime_context().get_node_id()
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(target, soft=True, _spill_on_unavailable=True)
+    return options
+
+
+def nodes_with_cpus() -> dict[str, float]:
+    """Alive nodes of the connected Ray cluster that offer CPUs: node id -> CPUs, in Ray's order."""
+    return {
+        node["NodeID"]: float(node["Resources"]["CPU"])
+        for node in ray.nodes()
+        if node.get("Alive") and node.get("Resources", {}).get("CPU", 0) > 0
+    }
+
+
+def least_loaded_node(cpus: dict[str, float], workers_on: list[str | None], avoid: str | None = None) -> str | None:
+    """The node where one more worker means the fewest workers per CPU (ties: the first listed).
+
+    Spreads workers over nodes in proportion to their CPUs. `avoid` (the node a worker just died
+    on, possibly not yet declared dead) is skipped unless it is the only node.
+    """
+    candidates = {node: cpu for node, cpu in cpus.items() if node != avoid} or cpus
+    if not candidates:
+        return None
+    load = Counter(workers_on)
+    return min(candidates, key=lambda node: (load[node] + 1) / candidates[node])
+
+
 class RayPool:
     """`num_workers` RolloutWorker actors; one task per actor at a time; first-done-first-served.
 
@@ -249,6 +422,8 @@ class RayPool:
         self.env = env
         self.config = config
         self.num_workers = num_workers
+        self.placement = resolve_placement(config)
+        self.node_ids: list[str | None] = [None] * num_workers  # planned, then as each worker reports
         self.actors = [self._make_actor(i) for i in range(num_workers)]
         self.in_flight: dict[ray.ObjectRef, int] = {}
         self.submitted_at: dict[ray.ObjectRef, float] = {}
@@ -258,13 +433,22 @@ class RayPool:
         _warn_if_objects_not_inline()
         # Fail here, not at the first train(), if a worker cannot build its environment.
         try:
-            ray.get([actor.ping.remote() for actor in self.actors])
+            self.node_ids = ray.get([actor.node_id.remote() for actor in self.actors])
         except ray.exceptions.RayError as error:
             self.stop()
             raise WorkerFailureError(f"workers could not start: {_describe(error)}") from None
 
-    def _make_actor(self, index: int) -> Any:
-        return RemoteRolloutWorker.remote(self.env, self.config, worker_index=index + 1)
+    def _make_actor(self, index: int, avoid: str | None = None) -> Any:
+        node = None
+        if self.placement == "SPREAD":
+            node = least_loaded_node(nodes_with_cpus(), self.node_ids, avoid)
+            self.node_ids[index] = node
+        options = worker_actor_options(self.config, self.placement, node)
+        return RemoteRolloutWorker.options(**options).remote(self.env, self.config, worker_index=index + 1)
+
+    def workers_per_node(self) -> dict[str, int]:
+        """Ray node id -> number of live workers there (a worker lost with its node is replaced elsewhere)."""
+        return dict(Counter(node for node in self.node_ids if node is not None))
 
     def _replace(self, index: int, reason: str) -> WorkerLost:
         """Kill worker `index` and start a fresh actor in its place; its task in flight, if any, is lost.
@@ -285,12 +469,15 @@ class RayPool:
         name = f"worker {index + 1} ({env_name(self.env)})"
         logger.warning("%s %s; replacing it (restart %d of this worker)", name, reason, failures)
         kill_actors([self.actors[index]])
+        lost_on, self.node_ids[index] = self.node_ids[index], None
         time.sleep(min(0.1 * 2 ** (failures - 1), 5.0))
-        self.actors[index] = self._make_actor(index)
+        self.actors[index] = self._make_actor(index, avoid=lost_on)
         # Wait until the replacement is up, so its start-up does not count against worker_timeout_s.
+        # Bounded: a replacement Ray cannot place (no node left with room) counts as one more failure.
         try:
-            ray.get(
-                self.actors[index].ping.remote(), timeout=max(STARTUP_TIMEOUT_S, self.config["worker_timeout_s"] or 0)
+            self.node_ids[index] = ray.get(
+                self.actors[index].node_id.remote(),
+                timeout=max(STARTUP_TIMEOUT_S, self.config["worker_timeout_s"] or 0),
             )
         except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError) as error:
             return self._replace(index, f"replacement could not start: {error.__class__.__name__}")
@@ -407,7 +594,7 @@ class RayPool:
     def stop(self) -> None:
         """Kill every actor, dead or alive; safe to call twice."""
         kill_actors(self.actors)
-        self.actors, self.in_flight, self.submitted_at = [], {}, {}
+        self.actors, self.in_flight, self.submitted_at, self.node_ids = [], {}, {}, []
         self.lost.clear()
 
 

@@ -1,0 +1,99 @@
+"""How many gradients one A3C driver can take, by model size: the figures behind SCALING.md.
+
+    .venv/bin/python benchmarks/scaling.py [--repeats 200]
+
+For CartPole-v0 models of about 10k, 70k, 700k and 1.7M parameters it measures, in CPU time of
+the process that does the work (less sensitive to other load on a shared machine than wall time):
+
+- apply: the driver's Learner.apply_gradient (clip + fused Adam step on the flat vector)
+- snapshot: the copy of the weights that is sent with each task (RayPool.put for one reader)
+- transport: the driver's CPU per Ray round trip that carries the weights to an actor and a
+  gradient of the same size back (an echo actor on the local Ray; inline, as A3C sends them)
+- worker task: RolloutWorker.compute_gradients for the tutorial's task (16 steps x 1 env) and a
+  16x larger one (16 steps x 16 envs), in process
+
+and prints them as a Markdown table with the bytes per gradient.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import a3c  # noqa: F401 - sets Ray's inline object size before Ray starts
+from a3c.agents.base import Learner
+from a3c.config import A3C_SCHEMA, resolve_config
+from a3c.models import build_model
+from a3c.worker import RolloutWorker
+
+# Hidden sizes giving about 10k, 70k, 700k and 1.7M parameters on CartPole (4 inputs, 2 actions).
+SIZES = {"10k": [96, 96], "70k": [256, 256], "700k": [830, 830], "1.7M": [1300, 1300]}
+
+
+def cpu_ms_per_call(fn, repeats: int) -> float:
+    fn()  # warm-up
+    start = time.process_time()
+    for _ in range(repeats):
+        fn()
+    return (time.process_time() - start) / repeats * 1e3
+
+
+def measure(hiddens: list[int], repeats: int, echo) -> dict[str, float]:
+    import ray
+
+    config = resolve_config({"model": {"fcnet_hiddens": hiddens}, "num_workers": 1, "seed": 0}, A3C_SCHEMA)
+    model = build_model(4, 2, config["model"])
+    learner = Learner(model, config["lr"], config["grad_clip"])
+    params = model.num_params()
+    grad = np.random.default_rng(0).normal(size=params).astype(np.float32)
+    weights = learner.weights()
+    row = {"params": params, "bytes_per_gradient": 4 * params}
+    row["apply_ms"] = cpu_ms_per_call(lambda: learner.apply_gradient(grad), repeats)
+    row["snapshot_ms"] = cpu_ms_per_call(lambda: np.array(weights, copy=True), repeats)
+    row["transport_ms"] = cpu_ms_per_call(lambda: ray.get(echo.echo.remote(np.array(weights, copy=True))), repeats)
+    for name, envs in [("task_16x1_ms", 1), ("task_16x16_ms", 16)]:
+        worker = RolloutWorker("CartPole-v0", {**config, "batch_size": 16, "num_envs_per_worker": envs}, 1)
+        calls = max(5, repeats // (4 * envs))
+        row[name] = cpu_ms_per_call(lambda w=worker: w.compute_gradients(weights), calls)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200)
+    args = parser.parse_args()
+
+    import ray
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from a3c.execution.ray_pool import ensure_ray
+
+    torch.set_num_threads(1)  # as the driver runs (Agent) and as each worker runs (one BLAS thread)
+    threadpool_limits(1)
+    ensure_ray(None)
+
+    @ray.remote(num_cpus=0)
+    class Echo:
+        def echo(self, array: np.ndarray) -> np.ndarray:
+            return array
+
+    echo = Echo.remote()
+    rows = {name: measure(hiddens, args.repeats, echo) for name, hiddens in SIZES.items()}
+    print("| model | parameters | bytes per gradient (each way) | apply ms | snapshot ms | transport ms "
+          "| driver ms per gradient | driver gradients/s | worker task 16x1 ms | worker task 16x16 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, row in rows.items():
+        driver_ms = row["apply_ms"] + row["snapshot_ms"] + row["transport_ms"]
+        print(
+            f"| {SIZES[name]} | {row['params']:,} | {row['bytes_per_gradient']:,} | {row['apply_ms']:.3f} "
+            f"| {row['snapshot_ms']:.3f} | {row['transport_ms']:.3f} | {driver_ms:.3f} | {1e3 / driver_ms:,.0f} "
+            f"| {row['task_16x1_ms']:.2f} | {row['task_16x16_ms']:.2f} |"
+        )
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()
