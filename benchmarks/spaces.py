@@ -120,6 +120,7 @@ def e2e(seconds: float, workers: int, scratch: Path) -> list[dict]:
 
     env_vars = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "examples"), os.environ.get("PYTHONPATH", "")])}
     sys.path.insert(0, str(ROOT / "examples"))
+    os.environ["PYTHONPATH"] = env_vars["PYTHONPATH"]  # Ray's workers import custom_env too
     rows = []
     for env in E2E_ENVS:
         safe = env.replace("/", "-").replace(":", "-")

@@ -89,3 +89,23 @@ def test_ray_started_before_importing_a3c_is_reported():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Import a3c before ray.init()" in out.stdout + out.stderr
+
+
+def _builds_only_in_the_driver(driver_pid):
+    import os
+
+    def make(env_config):
+        if os.getpid() != driver_pid:
+            raise RuntimeError("this environment cannot be built on a worker")
+        return gym.make("CartPole-v1")
+
+    return make
+
+
+def test_a_worker_whose_environment_cannot_be_built_says_why(ray_session):
+    import os
+
+    from a3c.errors import WorkerFailureError
+
+    with pytest.raises(WorkerFailureError, match="could not be created: .*cannot be built on a worker"):
+        A3CAgent({**SMALL, "num_workers": 1}, _builds_only_in_the_driver(os.getpid()))

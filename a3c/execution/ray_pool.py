@@ -602,6 +602,9 @@ def _describe(error: Exception) -> str:
     if isinstance(error, ray.exceptions.GetTimeoutError):
         return "timed out"
     if isinstance(error, ray.exceptions.RayActorError):
+        if getattr(error, "actor_init_failed", False):  # its constructor raised: say what it raised
+            lines = [line for line in str(error).strip().splitlines() if line.strip()]
+            return f"could not be created: {lines[-1][:300] if lines else type(error).__name__}"
         return "died (its process exited or was killed)"
     first_line = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
     return f"raised: {first_line[:200]}"
