@@ -19,7 +19,7 @@ import numpy as np
 from a3c.core.distributions import Categorical, Distribution, log_softmax, make_distribution, sample_from_log_probs
 from a3c.spaces import ActionSpec
 
-__all__ = ["NumpyActorCritic", "LossAndGrad", "layer_shapes", "log_softmax", "sample_from_log_probs", "sample_actions"]
+__all__ = ["NumpyActorCritic", "LossAndGrad", "layer_shapes", "log_softmax", "sample_from_log_probs"]
 
 
 def layer_shapes(
@@ -191,8 +191,3 @@ class NumpyActorCritic:
             value_loss=float(0.5 * (errors**2).mean()),
             entropy=float(dist.entropy(params, self.log_std).mean()),
         )
-
-
-def sample_actions(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One categorical sample per row, by the Gumbel-max trick (no softmax needed)."""
-    return np.argmax(logits + rng.gumbel(size=logits.shape), axis=-1)
