@@ -13,7 +13,9 @@ import json
 import math
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -74,6 +76,11 @@ def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
             f"[red]error:[/red] {escape(str(error.strerror or error) + where)}", highlight=False, soft_wrap=True
         )
         raise typer.Exit(2) from None
+    except KeyboardInterrupt:  # outside the training loop (which saves first): no traceback
+        if debug:
+            raise
+        console.print("\nInterrupted.", highlight=False)
+        raise typer.Exit(130) from None
 
 
 def agent_class(name: str):
@@ -295,6 +302,22 @@ def _resume(
     _train_loop(trainer, directory, run["agent"], run["env"], stop, checkpoint_every, keep_checkpoints)
 
 
+def _finish_iteration_on_ctrl_c() -> threading.Event:
+    """The first Ctrl-C lets the iteration under way finish (its row logged, then a checkpoint); a
+    second one stops at once. A KeyboardInterrupt raised anywhere inside train() or the run log's
+    writers (TensorBoard's flush among them) could leave them half-way, and a save after it hang."""
+    interrupted = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+        console.print("Ctrl-C: stopping after this iteration (Ctrl-C again to stop at once)", highlight=False)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    return interrupted
+
+
 def _train_loop(
     trainer: Any,
     directory: Path,
@@ -308,6 +331,7 @@ def _train_loop(
 
     from a3c.runlog import CheckpointKeeper, RunLogger
 
+    interrupted = _finish_iteration_on_ctrl_c()  # before the run's files exist: tests wait on them
     logger = RunLogger(directory)
     keeper = CheckpointKeeper(directory / "checkpoints", keep_checkpoints)
     result = None
@@ -353,7 +377,7 @@ def _train_loop(
     stopped = _stop_reason(stop, trainer.iteration, float("nan"), trainer.time_total_s)
     try:
         with live or contextlib.nullcontext():
-            while stopped is None:
+            while stopped is None and not interrupted.is_set():
                 result = trainer.train()
                 logger.log(result)
                 if live is not None:
@@ -370,14 +394,21 @@ def _train_loop(
         logger.close()
         console.print(f"saved {path} before stopping; resume with: a3c train --resume {directory}", soft_wrap=True)
         raise
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C: stop now; the run's files may miss this iteration's row
+        path = save()
+        trainer.stop()
+        console.print(
+            f"\nInterrupted: saved {path}\nResume with: a3c train --resume {directory}", soft_wrap=True, highlight=False
+        )
+        raise typer.Exit(130) from None
+    if interrupted.is_set():
         path = save()
         trainer.stop()
         logger.close()
         console.print(
             f"\nInterrupted: saved {path}\nResume with: a3c train --resume {directory}", soft_wrap=True, highlight=False
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(130)
     path = save()
     trainer.stop()
     logger.close()

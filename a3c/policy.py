@@ -96,9 +96,8 @@ class NumpyPolicy:
         self, obs: np.ndarray, state: State, rng: np.random.Generator | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, State]:
         params, values = self.net.forward(obs)
-        extra = self.net.log_std
-        actions = self.dist.mode(params, extra) if rng is None else self.dist.sample(params, extra, rng)
-        return actions, self.dist.log_prob(params, extra, actions), values, None
+        actions, logp = self.dist.choose(params, self.net.log_std, rng)
+        return actions, logp, values, None
 
     def value(self, obs: np.ndarray, state: State) -> np.ndarray:
         return self.net.forward(obs)[1]
@@ -164,8 +163,8 @@ class TorchPolicy:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, State]:
         params, values, state = self._forward(obs, state)
         extra = None if self.net.log_std is None else self.net.log_std.log_std.detach().numpy()
-        actions = self.dist.mode(params, extra) if rng is None else self.dist.sample(params, extra, rng)
-        return actions, self.dist.log_prob(params, extra, actions), values, state
+        actions, logp = self.dist.choose(params, extra, rng)
+        return actions, logp, values, state
 
     def value(self, obs: np.ndarray, state: State) -> np.ndarray:
         return self._forward(obs, state)[1]

@@ -202,3 +202,20 @@ def test_a_driver_killed_mid_run_resumes_losing_at_most_one_iteration(tmp_path):
     resumed_from = int(out.stderr.split("(iteration ")[1].split(")")[0])
     assert logged - resumed_from <= 1, "at most one iteration of work lost"
     assert int(read_progress(run)[-1]["training_iteration"]) == logged + 2
+
+
+def test_a_second_ctrl_c_stops_at_once_and_still_saves(tmp_path):
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "a3c.cli", "train", "CartPole-v0", *FAST, "--iterations", "100000"]
+    command += ["--checkpoint-every", "0", "--run-dir", str(run), "--set", "grads_per_step=100000"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    # no iteration of 100,000 gradients ends soon: wait until the loop runs (its first plain line)
+    wait_until(lambda: (run / "run.json").exists() and list(run.glob("events.out.tfevents.*")), "the run's files")
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)  # not a speed guess: any gap works, the first Ctrl-C only sets a flag
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert "stopping after this iteration" in stderr and f"a3c train --resume {run}" in stderr
+    assert "Traceback" not in stderr
+    assert list((run / "checkpoints").glob("checkpoint_*.safetensors"))

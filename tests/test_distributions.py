@@ -99,3 +99,14 @@ def test_numpy_gradient_matches_autograd_for_every_distribution(kind, share_laye
     np.testing.assert_allclose(result.grad, model.get_flat_grad(), rtol=1e-4, atol=1e-6)
     assert result.policy_loss == pytest.approx(stats.policy_loss, rel=1e-4, abs=1e-6)
     assert result.entropy == pytest.approx(stats.entropy, rel=1e-4)
+
+
+@pytest.mark.parametrize("kind", SPACES)
+def test_choose_gives_the_actions_and_their_log_probabilities(kind):
+    spec = make_action_spec(SPACES[kind])
+    dist = make_distribution(spec)
+    _, params, log_std = random_inputs(spec, rows=16)
+    actions, logp = dist.choose(params, log_std, np.random.default_rng(5))
+    np.testing.assert_allclose(logp, dist.log_prob(params, log_std, actions), rtol=1e-5, atol=1e-6)
+    modes, _ = dist.choose(params, log_std, None)
+    np.testing.assert_array_equal(modes, dist.mode(params, log_std))

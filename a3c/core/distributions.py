@@ -28,8 +28,30 @@ def sample_from_log_probs(log_probs: np.ndarray, uniforms: np.ndarray) -> np.nda
     return np.minimum(below.sum(axis=1), log_probs.shape[1] - 1)
 
 
-class Categorical:
+class ActionDistribution:
+    """What every distribution offers besides sample/mode/log_prob/entropy/loss_grad."""
+
+    def choose(
+        self, params: np.ndarray, extra: np.ndarray | None, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Actions (sampled; the mode when rng is None) and their log-probabilities: one step's act."""
+        actions = self.mode(params, extra) if rng is None else self.sample(params, extra, rng)
+        return actions, self.log_prob(params, extra, actions)
+
+
+class Categorical(ActionDistribution):
     num_extra = 0
+
+    def choose(
+        self, params: np.ndarray, extra: np.ndarray | None, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One log-softmax for both the sample and its log-probability (the tutorial's hot path)."""
+        log_probs = log_softmax(params)
+        if rng is None:
+            actions = np.argmax(params, axis=1)
+        else:
+            actions = sample_from_log_probs(log_probs, rng.random(params.shape[0]))
+        return actions, log_probs[np.arange(params.shape[0]), actions]
 
     def __init__(self, n: int):
         self.n = n
@@ -58,7 +80,7 @@ class Categorical:
         return advantages[:, None] * (probs - onehot) + ent * probs * (log_probs + entropy_rows[:, None]), None
 
 
-class MultiCategorical:
+class MultiCategorical(ActionDistribution):
     """Independent categoricals over slices of the logits; log-prob and entropy are sums."""
 
     num_extra = 0
@@ -96,7 +118,7 @@ def _log_sigmoid(x: np.ndarray) -> np.ndarray:
     return -np.logaddexp(0.0, -x)
 
 
-class Bernoulli:
+class Bernoulli(ActionDistribution):
     """Independent Bernoulli per dimension, from logits."""
 
     num_extra = 0
@@ -125,7 +147,7 @@ class Bernoulli:
         return advantages[:, None] * (p - actions) + ent * params * p * (1 - p), None
 
 
-class DiagGaussian:
+class DiagGaussian(ActionDistribution):
     """Normal(mean, exp(log_std)) per dimension; log_std is one learned vector for all states."""
 
     num_extra = 1
