@@ -95,8 +95,8 @@ def make_env(env: EnvSpec, env_config: dict[str, Any] | None = None, atari_prepr
     env_config = dict(env_config or {})
     if isinstance(env, str):
         env = check_env_id(env)
-        atari = is_atari(env) and _load_atari()  # also when ale_py was imported elsewhere: no banner
-        atari = atari and atari_preprocessing
+        # _load_atari also when ale_py was imported elsewhere: it quiets the ALE banner
+        atari = is_atari(env) and _load_atari() and atari_preprocessing
         if atari:
             env_config.setdefault("frameskip", 1)  # AtariPreprocessing skips (and max-pools) frames itself
         if str(gym.spec(env).entry_point).startswith("gymnasium.envs.mujoco"):

@@ -264,11 +264,6 @@ class ActionSpec:
     def action_dtype(self) -> type:
         return np.float32 if self.kind == "gaussian" else np.int64
 
-    @property
-    def num_actions(self) -> int:
-        """Discrete's n (kept for the tutorial-era API); the head size otherwise."""
-        return self.param_size
-
     def to_env(self, action: np.ndarray) -> Any:
         """What the environment accepts: an int, an int array, or the Gaussian sample clipped to the Box."""
         if self.kind == "categorical":
@@ -328,10 +323,6 @@ class Spaces:
     @property
     def obs_size(self) -> int:
         return self.encoder.size
-
-    @property
-    def num_actions(self) -> int:
-        return self.action.num_actions
 
     def to_dict(self) -> dict[str, Any]:
         return {"observation": self.encoder.to_dict(), "action": self.action.to_dict()}
