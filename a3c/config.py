@@ -58,7 +58,7 @@ PLACEMENT_STRATEGIES = ("auto", "SPREAD", "PACK")
 
 MODEL_SCHEMA: dict[str, Option] = {
     "fcnet_hiddens": Option(
-        [256, 256],
+        [64, 64],
         (list, tuple),
         lambda v: len(v) >= 1 and all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in v),
         "a non-empty list of positive ints",
@@ -66,7 +66,13 @@ MODEL_SCHEMA: dict[str, Option] = {
     ),
     "fcnet_activation": Option("tanh", (str,), lambda v: v in ("tanh", "relu"), "'tanh' or 'relu'", "trunk activation"),
     "vf_share_layers": Option(
-        True, (bool,), None, "True or False", "value head on the policy's trunk (False: a trunk of its own)"
+        None,
+        (bool,),
+        None,
+        "True, False, or None",
+        "value head on the policy's trunk (False: a trunk of its own; None: own trunk for an MLP, shared "
+        "for conv nets and LSTMs)",
+        True,
     ),
     "conv_filters": Option(
         None,
@@ -111,16 +117,16 @@ COMMON_SCHEMA: dict[str, Option] = {
         "with several envs per worker, step gymnasium's numpy-vectorized version when the env ships one (CartPole)",
     ),
     "batch_size": Option(16, (int,), _positive, "an int >= 1", "simulator steps per partial rollout (per environment)"),
-    "gamma": Option(0.98, (float, int), lambda v: 0 < v <= 1, "a number in (0, 1]", "discount factor"),
+    "gamma": Option(0.99, (float, int), lambda v: 0 < v <= 1, "a number in (0, 1]", "discount factor"),
     "lambda": Option(0.95, (float, int), _unit_interval, "a number in [0, 1]", "GAE lambda (1.0: n-step returns)"),
-    "lr": Option(7e-4, (float, int), _positive, "a number > 0", "Adam learning rate at the start"),
+    "lr": Option(7e-4, (float, int), _positive, "a number > 0", "Adam learning rate (where a schedule starts)"),
     "lr_final": Option(5e-5, (float, int), _positive, "a number > 0", "learning rate reached after lr_decay_steps"),
     "lr_decay_steps": Option(
-        100_000,
+        0,
         (int,),
         _non_negative,
         "an int >= 0 (0: constant lr)",
-        "env steps over which lr goes linearly to lr_final, as the A3C paper anneals it",
+        "env steps over which lr goes linearly to lr_final, as the A3C paper anneals it (0: constant lr)",
     ),
     "grad_clip": Option(
         40.0, (float, int), _positive, "a number > 0, or None", "clip gradients to this global norm", True
@@ -134,11 +140,11 @@ COMMON_SCHEMA: dict[str, Option] = {
     ),
     "vf_loss_coeff": Option(0.5, (float, int), _non_negative, "a number >= 0", "weight of the value loss"),
     "entropy_coeff": Option(
-        0.01, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "weight of the entropy bonus"
+        0.003, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "weight of the entropy bonus"
     ),
     "normalize_advantages": Option(False, (bool,), None, "True or False", "standardize advantages within each batch"),
     "normalize_rewards": Option(
-        False,
+        True,
         (bool,),
         None,
         "True or False",
@@ -148,11 +154,12 @@ COMMON_SCHEMA: dict[str, Option] = {
         True, (bool,), None, "True or False", "scale Box observations bounded in every dimension to [-1, 1]"
     ),
     "observation_filter": Option(
-        "NoFilter",
+        "auto",
         (str,),
-        lambda v: v in ("NoFilter", "MeanStdFilter"),
-        "'NoFilter' or 'MeanStdFilter'",
-        "running mean/std normalization of observations, merged across workers",
+        lambda v: v in ("auto", "NoFilter", "MeanStdFilter"),
+        "'auto', 'NoFilter' or 'MeanStdFilter'",
+        "running mean/std normalization of observations, merged across workers (auto: MeanStdFilter, "
+        "except for images)",
     ),
     "model": Option(
         {k: o.default for k, o in MODEL_SCHEMA.items()},
@@ -240,10 +247,7 @@ A2C_SCHEMA: dict[str, Option] = {
         "worker gradients per train() call; they are averaged in rounds of num_workers",
     ),
     "batch_size": Option(8, (int,), _positive, "an int >= 1", "simulator steps per partial rollout (per environment)"),
-    "lr": Option(1e-3, (float, int), _positive, "a number > 0", "Adam learning rate at the start"),
-    "lr_decay_steps": Option(
-        300_000, (int,), _non_negative, "an int >= 0 (0: constant lr)", "env steps over which lr goes to lr_final"
-    ),
+    "lr": Option(1e-3, (float, int), _positive, "a number > 0", "Adam learning rate"),
 }
 
 PPO_SCHEMA: dict[str, Option] = {
@@ -259,7 +263,7 @@ PPO_SCHEMA: dict[str, Option] = {
     "clip_param": Option(0.2, (float, int), _positive, "a number > 0", "PPO's surrogate clip range"),
     "vf_clip_param": Option(None, (float, int), _positive, "a number > 0, or None", "clip value updates to this", True),
     "lambda": Option(0.8, (float, int), _unit_interval, "a number in [0, 1]", "GAE lambda"),
-    "lr": Option(1e-3, (float, int), _positive, "a number > 0", "Adam learning rate at the start"),
+    "lr": Option(1e-3, (float, int), _positive, "a number > 0", "Adam learning rate (where a schedule starts)"),
     "lr_final": Option(1e-5, (float, int), _positive, "a number > 0", "learning rate reached after lr_decay_steps"),
     "entropy_coeff": Option(0.0, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "entropy bonus"),
     "grad_clip": Option(0.5, (float, int), _positive, "a number > 0, or None", "clip gradients to this norm", True),
@@ -316,9 +320,30 @@ def resolve_model(model: Mapping[str, Any]) -> dict[str, Any]:
     model["conv_fc_hiddens"] = list(model["conv_fc_hiddens"])
     if model["conv_filters"] is not None:
         model["conv_filters"] = [list(f) for f in model["conv_filters"]]
-    if model["use_lstm"] and not model["vf_share_layers"]:
-        raise ConfigError("config['model']['use_lstm'] needs vf_share_layers=True (the LSTM feeds both heads)")
+    if model["use_lstm"] and model["vf_share_layers"] is False:
+        raise ConfigError("config['model']['use_lstm'] needs vf_share_layers True or None (the LSTM feeds both heads)")
     return model
+
+
+def value_shares_trunk(model: Mapping[str, Any], is_image: bool = False) -> bool:
+    """Whether the value head sits on the policy's trunk. None (the default) measured best per kind of
+    network: an MLP learns faster with a value net of its own (BENCHMARKS.md, defaults), while a conv
+    net or an LSTM would double the cost of the most expensive part."""
+    share = model.get("vf_share_layers")
+    return bool(is_image or model.get("use_lstm")) if share is None else bool(share)
+
+
+# Keys a checkpoint's config may lack because it was written before they existed, with the behaviour
+# the run had then (their defaults later changed): restoring it must not switch them on.
+LEGACY_DEFAULTS: dict[str, Any] = {"normalize_rewards": False}
+LEGACY_MODEL_DEFAULTS: dict[str, Any] = {"vf_share_layers": True}
+
+
+def upgrade_saved_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A checkpoint's config with the keys it predates set to what that run used."""
+    upgraded = {**LEGACY_DEFAULTS, **config}
+    upgraded["model"] = {**LEGACY_MODEL_DEFAULTS, **config.get("model", {})}
+    return upgraded
 
 
 def default_config(schema: Mapping[str, Option]) -> AgentConfig:

@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 
 from a3c.checkpoint import CheckpointError, read_checkpoint, resolve_checkpoint
-from a3c.config import resolve_model
+from a3c.config import resolve_model, upgrade_saved_config
 from a3c.envs import EnvError, check_spaces, make_env
 from a3c.filters import MeanStdFilter, NoFilter, RunningStat
 from a3c.policy import make_policy
@@ -38,7 +38,7 @@ class SavedPolicy:
         self.env_id = state.get("env")
         if self.env_id is None:
             raise CheckpointError("this checkpoint's environment was a Python callable: evaluate it from Python")
-        config = state["config"]
+        config = upgrade_saved_config(state["config"])
         self.env_config: dict[str, Any] = config.get("env_config", {})
         self.scale_observations = bool(config.get("scale_observations", True))
         self.atari_preprocessing = bool(config.get("atari_preprocessing", True))

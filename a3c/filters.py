@@ -61,26 +61,54 @@ class RunningStat:
 
 
 class MeanStdFilter:
-    """(obs - mean) / std, clipped to +-clip; `delta` holds what was seen since the last sync."""
+    """(obs - mean) / std, clipped to +-clip.
+
+    Observations seen are queued and folded into the statistics once per task (`take_delta`), not
+    per step: a step then costs one subtract, multiply and clip against cached statistics, which is
+    what 16 workers on 2 cores can afford (per-step merging cost the tutorial 10-15% of its steps/s).
+    The statistics a rollout normalizes with are the ones synced at its start, as the workers'
+    copies were in old RLlib between syncs.
+    """
 
     def __init__(self, shape: tuple[int, ...], clip: float = 10.0):
         self.stat = RunningStat(shape)
         self.delta = RunningStat(shape)
         self.clip = clip
+        self._pending: list[np.ndarray] = []
+
+    @property
+    def stat(self) -> RunningStat:
+        return self._stat
+
+    @stat.setter
+    def stat(self, value: RunningStat) -> None:
+        self._stat = value
+        self._cached_count = -1  # a merge in place changes the count; a replacement lands here
 
     def __call__(self, obs: np.ndarray, update: bool = True) -> np.ndarray:
         if update:
             self.update(obs)
-        normalized = (obs - self.stat.mean) / (self.stat.std + 1e-8)
+        if self.stat.count != self._cached_count:  # merged into or replaced since the last call
+            self._cached_count = self.stat.count
+            self._mean = self.stat.mean.copy()
+            self._inv_std = 1.0 / (self.stat.std + 1e-8)
+        normalized = (obs - self._mean) * self._inv_std
         return np.clip(normalized, -self.clip, self.clip).astype(np.float32)
 
     def update(self, rows: np.ndarray) -> None:
-        """Learn from observations [B, ...] without normalizing them."""
-        self.stat.push(rows)
-        self.delta.push(rows)
+        """Learn from observations [B, ...] without normalizing them (folded in at `take_delta`)."""
+        self._pending.append(np.array(rows, dtype=np.float64).reshape(-1, *self.stat.mean.shape))
+
+    def _flush(self) -> None:
+        if self._pending:
+            rows = np.concatenate(self._pending)
+            self._pending = []
+            self.stat.push(rows)
+            self.delta.push(rows)
 
     def take_delta(self) -> dict[str, Any]:
-        """What this copy saw since the last call; resets it."""
+        """What this copy saw since the last call (also folded into its own statistics); resets it."""
+        self._flush()
         state = self.delta.state()
         self.delta = RunningStat(self.stat.mean.shape)
         return state
@@ -106,8 +134,16 @@ class NoFilter:
         pass
 
 
-def make_filter(name: str, shape: tuple[int, ...]) -> MeanStdFilter | NoFilter:
-    if name == "MeanStdFilter":
+def filter_name(name: str, is_image: bool) -> str:
+    """What config['observation_filter'] means for these observations: 'auto' normalizes all but
+    images (uint8 pixels are scaled by the network, and a per-pixel mean would cost more than a step)."""
+    if name == "auto":
+        return "NoFilter" if is_image else "MeanStdFilter"
+    return name
+
+
+def make_filter(name: str, shape: tuple[int, ...], is_image: bool = False) -> MeanStdFilter | NoFilter:
+    if filter_name(name, is_image) == "MeanStdFilter":
         return MeanStdFilter(shape)
     return NoFilter()
 

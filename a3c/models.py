@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.distributions import Bernoulli, Categorical, Normal
 
+from a3c.config import value_shares_trunk
 from a3c.spaces import ActionSpec
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
@@ -50,7 +51,7 @@ class ActorCritic(nn.Module):
         self.is_image = is_image
         self.hiddens = list(model["fcnet_hiddens"])
         self.activation = model["fcnet_activation"]
-        self.share_layers = model.get("vf_share_layers", True)
+        self.share_layers = value_shares_trunk(model, is_image)
         self.use_lstm = bool(model.get("use_lstm", False))
         self.conv_filters = model.get("conv_filters") or (default_conv_filters(self.obs_shape) if is_image else None)
         self.conv_fc_hiddens = list(model.get("conv_fc_hiddens", [256]))

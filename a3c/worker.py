@@ -185,7 +185,7 @@ class RolloutWorker:
             self.envs = []
         else:
             self.envs = [first] + [self._make_env() for _ in range(num_envs - 1)]
-        self.obs_filter = make_filter(config["observation_filter"], (self.encoder.size,))
+        self.obs_filter = make_filter(config["observation_filter"], (self.encoder.size,), self.encoder.is_image)
         self.return_filter = ReturnNormalizer(config["gamma"]) if config.get("normalize_rewards") else None
         self.state = self.policy.initial_state(num_envs)
         self.episode_start = np.ones(num_envs, dtype=bool)

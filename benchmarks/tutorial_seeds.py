@@ -1,6 +1,7 @@
 """The tutorial's config (16 workers, batch 16, 100 iterations) on real Ray, over several seeds.
 
     .venv/bin/python benchmarks/tutorial_seeds.py [--env CartPole-v0] [--seeds 1 2 3] [--iterations 100]
+    .venv/bin/python benchmarks/tutorial_seeds.py --compare-previous   # also the defaults before 2026-11-26
 
 Prints one row per seed: final and best mean episode reward, the first iteration at which the
 mean of the last 100 episodes reached the target, env steps, and wall time counted from agent
@@ -10,12 +11,22 @@ construction (actor start-up included).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 
 import ray
 
 from a3c import DEFAULT_CONFIG, A3CAgent
+
+# The defaults before issue 13 changed them (2026-11-26), to measure the tutorial with both in one run.
+PREVIOUS_DEFAULTS = {
+    "gamma": 0.98,
+    "lr_decay_steps": 100_000,
+    "normalize_rewards": False,
+    "observation_filter": "NoFilter",
+    "model": {"fcnet_hiddens": [256, 256], "vf_share_layers": True},
+}
 
 
 def run(env: str, seed: int, iterations: int, target: float, overrides: dict) -> dict:
@@ -52,18 +63,30 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--target", type=float, default=None, help="default: 195 on CartPole, -110 on MountainCar")
+    parser.add_argument(
+        "--compare-previous", action="store_true", help="also run the defaults before 2026-11-26, interleaved"
+    )
+    parser.add_argument("--override", type=json.loads, default={}, help="config keys as JSON, over the tutorial's")
     args = parser.parse_args()
     target = args.target if args.target is not None else (195.0 if "CartPole" in args.env else -110.0)
     logging.getLogger("a3c").setLevel(logging.WARNING)
     ray.init()
-    rows = [run(args.env, seed, args.iterations, target, {}) for seed in args.seeds]
+    variants = {"defaults": args.override} | ({"previous defaults": PREVIOUS_DEFAULTS} if args.compare_previous else {})
+    rows = [
+        {"defaults": name, **run(args.env, seed, args.iterations, target, overrides)}
+        for seed in args.seeds
+        for name, overrides in variants.items()
+    ]
     print(f"\n{args.env}, tutorial config, {args.iterations} iterations, target {target}")
-    print("| seed | final reward | best | first iteration >= target | env steps | build s | wall s | steps/s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| defaults | seed | final reward | best | first iteration >= target | env steps | build s | wall s "
+        "| steps/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['seed']} | {r['final']:.1f} | {r['best']:.1f} | {r['first_solved_iter']} | {r['steps']} "
-            f"| {r['build_s']:.1f} | {r['wall_s']:.1f} | {r['steps_per_s']:.0f} |"
+            f"| {r['defaults']} | {r['seed']} | {r['final']:.1f} | {r['best']:.1f} | {r['first_solved_iter']} "
+            f"| {r['steps']} | {r['build_s']:.1f} | {r['wall_s']:.1f} | {r['steps_per_s']:.0f} |"
         )
 
 

@@ -24,7 +24,7 @@ def train(env, iterations, **config):
 def test_a_gaussian_policy_learns_a_continuous_action_task():
     agent, rewards = train(lambda c: TargetEnv(), 15, model={"fcnet_hiddens": [32]})
     assert rewards[-1] > -0.5 and rewards[-1] > rewards[0] + 0.3, rewards
-    assert agent.model.describe() == "Constructing fcnet [32] tanh"
+    assert agent.model.describe() == "Constructing fcnet [32] tanh, separate value network"
     action = agent.compute_action(np.array([0.5], dtype=np.float32), explore=False)
     assert action.shape == (1,) and abs(float(action[0]) - 0.5) < 0.4
 
@@ -82,6 +82,7 @@ def test_a_checkpoint_of_format_1_still_loads_and_resumes(tmp_path):
     assert read_checkpoint(fixture).state["spaces"] == {"obs_shape": [4], "num_actions": 2}
     agent = A3CAgent.from_checkpoint(fixture)
     assert agent.iteration == 1 and agent.model.num_params() == 67
+    assert agent.config["normalize_rewards"] is False  # it predates the key: the run had none
     assert agent.train().training_iteration == 2
     assert SavedPolicy(fixture).evaluate(episodes=2, seed=0).summary["mean"] > 0
 

@@ -16,13 +16,13 @@ def test_default_config_is_a_dict_the_tutorial_can_copy_and_assign():
     assert DEFAULT_CONFIG["num_workers"] != 16 or DEFAULT_CONFIG is not config
     assert isinstance(config, dict)
     resolved = resolve_config(config, A3C_SCHEMA)
-    assert resolved["num_workers"] == 16 and resolved["model"]["fcnet_hiddens"] == [256, 256]
+    assert resolved["num_workers"] == 16 and resolved["model"]["fcnet_hiddens"] == [64, 64]
 
 
 def test_copy_does_not_share_nested_dicts():
     config = DEFAULT_CONFIG.copy()
     config["model"]["fcnet_hiddens"] = [8]
-    assert DEFAULT_CONFIG["model"]["fcnet_hiddens"] == [256, 256]
+    assert DEFAULT_CONFIG["model"]["fcnet_hiddens"] == [64, 64]
 
 
 def test_unknown_key_names_the_closest_known_key():
@@ -101,3 +101,21 @@ def test_every_named_config_in_examples_is_valid(name):
     config = resolve_config(yaml.safe_load(path.read_text()), A3C_SCHEMA)
     assert config["model"]["fcnet_activation"] == "tanh"  # a partial model dict keeps the defaults
     assert sorted(p.stem for p in path.parent.glob("*.yaml")) == ["cartpole", "cartpole_throughput", "mountaincar"]
+
+
+def test_the_value_net_is_separate_for_an_mlp_and_shared_for_conv_nets_and_lstms_by_default():
+    from a3c.config import value_shares_trunk
+
+    default = DEFAULT_CONFIG["model"]
+    assert default["vf_share_layers"] is None
+    assert not value_shares_trunk(default)
+    assert value_shares_trunk(default, is_image=True)
+    assert value_shares_trunk({**default, "use_lstm": True})
+    assert value_shares_trunk({**default, "vf_share_layers": True})
+    assert not value_shares_trunk({**default, "vf_share_layers": False}, is_image=True)
+
+
+def test_an_lstm_with_a_separate_value_net_is_refused():
+    with pytest.raises(ConfigError, match="use_lstm"):
+        resolve_config({"model": {"use_lstm": True, "vf_share_layers": False}}, A3C_SCHEMA)
+    assert resolve_config({"model": {"use_lstm": True}}, A3C_SCHEMA)["model"]["vf_share_layers"] is None

@@ -27,10 +27,33 @@ def test_running_stat_merge_equals_stats_of_all_the_data():
 def test_filter_normalizes_and_clips():
     obs_filter = MeanStdFilter((2,), clip=10.0)
     data = np.random.default_rng(1).normal(loc=[5, -2], scale=[2, 0.1], size=(500, 2))
-    out = obs_filter(data)
+    obs_filter.update(data)
+    obs_filter.take_delta()
+    out = obs_filter(data, update=False)
     np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(out.std(axis=0, ddof=1), 1, rtol=1e-4)
     assert np.abs(obs_filter(np.array([[1e6, 0.0]]), update=False)).max() == 10.0
+
+
+def test_a_rollout_normalizes_with_the_statistics_it_started_with_until_its_delta_is_taken():
+    obs_filter = MeanStdFilter((1,))
+    obs_filter.sync({"count": 10, "mean": np.array([1.0]), "m2": np.array([9.0])})
+    first = obs_filter(np.array([[4.0]]))  # (4 - 1) / std 1
+    obs_filter(np.full((50, 1), 100.0))  # seen, but not folded in yet
+    np.testing.assert_allclose(obs_filter(np.array([[4.0]]), update=False), first)
+    np.testing.assert_allclose(first, [[3.0]], rtol=1e-6)
+    assert obs_filter.take_delta()["count"] == 51 and obs_filter.stat.count == 61
+    assert obs_filter(np.array([[4.0]]), update=False)[0, 0] < 0  # the mean moved past 4
+
+
+def test_a_merge_into_the_statistics_in_place_is_seen_by_the_next_call():
+    """The driver merges workers' deltas into its filter's RunningStat in place."""
+    obs_filter = MeanStdFilter((1,))
+    np.testing.assert_allclose(obs_filter(np.array([[3.0]]), update=False), [[3.0]])
+    delta = RunningStat((1,))
+    delta.push(np.array([[1.0], [3.0]]))
+    obs_filter.stat.merge(delta)
+    np.testing.assert_allclose(obs_filter(np.array([[3.0]]), update=False), [[1 / np.sqrt(2)]], rtol=1e-6)
 
 
 @pytest.mark.parametrize("cls", [A3CAgent, A2CAgent, PPOAgent])

@@ -28,7 +28,7 @@ def test_layout_matches_torch_parameters(share_layers):
 
 
 def test_a_separate_value_trunk_doubles_the_trunk_and_says_so():
-    shared = build_model(4, 2, {"fcnet_hiddens": [64, 64], "fcnet_activation": "tanh"})
+    shared = build_model(4, 2, {"fcnet_hiddens": [64, 64], "fcnet_activation": "tanh", "vf_share_layers": True})
     separate = build_model(4, 2, {"fcnet_hiddens": [64, 64], "fcnet_activation": "tanh", "vf_share_layers": False})
     trunk = (4 * 64 + 64) + (64 * 64 + 64)
     assert separate.num_params() - shared.num_params() == trunk

@@ -25,7 +25,7 @@ from a3c.checkpoint import (
     resolve_checkpoint,
     write_checkpoint,
 )
-from a3c.config import ConfigError, Option, resolve_config, resolve_model
+from a3c.config import ConfigError, Option, resolve_config, resolve_model, upgrade_saved_config
 from a3c.envs import EnvSpec, check_env_id, check_spaces, env_name, is_atari, make_env
 from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
@@ -192,7 +192,9 @@ class Agent:
             self.config["lr_decay_steps"],
         )
         self.episodes = EpisodeTracker()
-        self.obs_filter = make_filter(self.config["observation_filter"], (self.spaces.obs_size,))
+        self.obs_filter = make_filter(
+            self.config["observation_filter"], (self.spaces.obs_size,), self.spaces.encoder.is_image
+        )
         self.return_filter = ReturnNormalizer(self.config["gamma"]) if self.config["normalize_rewards"] else None
         self.iteration = 0
         self.timesteps_total = 0
@@ -213,8 +215,8 @@ class Agent:
             self.spaces = check_spaces(probe, config["scale_observations"])
         finally:
             probe.close()
-        if self.spaces.encoder.is_image and config["observation_filter"] != "NoFilter":
-            raise ConfigError("config['observation_filter'] must be 'NoFilter' for image observations")
+        if self.spaces.encoder.is_image and config["observation_filter"] == "MeanStdFilter":
+            raise ConfigError("config['observation_filter'] must be 'NoFilter' or 'auto' for image observations")
         logger.info("Observation shape is %s", self.spaces.obs_shape)
         logger.info(self.spaces.encoder.describe())
         if config["atari_preprocessing"] and is_atari(self.env):
@@ -397,7 +399,7 @@ class Agent:
             raise CheckpointError(f"checkpoint is of a {state.get('algorithm')!r} agent, this is {self.algorithm!r}")
         saved_spaces = upgrade_spaces_dict(state.get("spaces", {}))
         problems = describe_mismatch(self.spaces.to_dict(), saved_spaces, "environment")
-        saved_model = resolve_model(state.get("config", {}).get("model", {}))
+        saved_model = resolve_model(upgrade_saved_config(state.get("config", {}))["model"])
         problems += describe_mismatch(self.config["model"], saved_model, "model")
         if not problems and "parameters" in state:  # format 2 names every parameter of the flat vector
             problems = describe_mismatch(
@@ -432,7 +434,7 @@ class Agent:
         env = env if env is not None else state.get("env")
         if env is None:
             raise CheckpointError("this checkpoint's environment was a callable: pass env= to rebuild it")
-        config = {**state["config"], **overrides}
+        config = {**upgrade_saved_config(state["config"]), **overrides}
         agent = cls(config, env)
         agent.restore(path)
         return agent

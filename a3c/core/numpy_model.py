@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from a3c.config import value_shares_trunk
 from a3c.core.distributions import Categorical, Distribution, log_softmax, make_distribution, sample_from_log_probs
 from a3c.spaces import ActionSpec
 
@@ -37,11 +38,11 @@ def layer_shapes(
 
 
 def network_options(model: dict[str, Any]) -> dict[str, Any]:
-    """The network arguments a config's `model` dict gives (checkpoints before vf_share_layers: shared)."""
+    """The network arguments a config's `model` dict gives (an MLP: no images, no LSTM)."""
     return {
         "hiddens": list(model["fcnet_hiddens"]),
         "activation": model["fcnet_activation"],
-        "share_layers": model.get("vf_share_layers", True),
+        "share_layers": value_shares_trunk(model),
     }
 
 
