@@ -16,17 +16,9 @@ import logging
 import time
 
 import ray
+from defaults_ablation import PREVIOUS_DEFAULTS  # the defaults before 2026-11-26
 
 from a3c import DEFAULT_CONFIG, A3CAgent
-
-# The defaults before issue 13 changed them (2026-11-26), to measure the tutorial with both in one run.
-PREVIOUS_DEFAULTS = {
-    "gamma": 0.98,
-    "lr_decay_steps": 100_000,
-    "normalize_rewards": False,
-    "observation_filter": "NoFilter",
-    "model": {"fcnet_hiddens": [256, 256], "vf_share_layers": True},
-}
 
 
 def run(env: str, seed: int, iterations: int, target: float, overrides: dict) -> dict:

@@ -1,0 +1,75 @@
+"""What each default buys (issue 13): A3C with the defaults, and with one choice changed, on one row
+of the suite, through the suite's own runner (same stop rule, same measures, real Ray, 4 workers).
+
+    .venv/bin/python benchmarks/defaults_ablation.py --env CartPole-v1 --seeds 2
+    .venv/bin/python benchmarks/defaults_ablation.py --env Pendulum-v1 --variants defaults "entropy 0.01"
+
+A variant is the defaults plus the keys in VARIANTS. "previous defaults" are the ones before
+2026-11-26 (CartPole-v0-tuned: gamma 0.98, lr annealed to 5e-5 over 100k env steps, one shared
+256-256 trunk, no normalization, entropy 0.01). Prints one line per run, seed-major so drift of the
+machine's speed hits every variant alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import suite  # noqa: E402
+from run import fmt, start_ray  # noqa: E402
+
+PREVIOUS_DEFAULTS: dict[str, Any] = {
+    "gamma": 0.98,
+    "lr_decay_steps": 100_000,
+    "entropy_coeff": 0.01,
+    "normalize_rewards": False,
+    "observation_filter": "NoFilter",
+    "model": {"fcnet_hiddens": [256, 256], "vf_share_layers": True},
+}
+ENTROPY_BEFORE = {"entropy_coeff": 0.01}
+VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "previous defaults": PREVIOUS_DEFAULTS,
+    "entropy 0.01": ENTROPY_BEFORE,
+    "entropy 0": {"entropy_coeff": 0.0},
+    "entropy 0.01, normalize_advantages": {**ENTROPY_BEFORE, "normalize_advantages": True},
+    "entropy 0.01, grad_clip 0.5": {**ENTROPY_BEFORE, "grad_clip": 0.5},
+    "entropy 0.01, lr to 7e-5 over 1M steps": {**ENTROPY_BEFORE, "lr_decay_steps": 1_000_000, "lr_final": 7e-5},
+    "no reward normalization": {"normalize_rewards": False},
+    "no observation filter": {"observation_filter": "NoFilter"},
+    "shared trunk": {"model": {"vf_share_layers": True}},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="CartPole-v1", choices=[r.env_id for r in suite.ROWS])
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--cap", type=float, default=None, help="seconds per run (default: the suite row's cap)")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), metavar="NAME")
+    args = parser.parse_args()
+    row = next(r for r in suite.ROWS if r.env_id == args.env)
+    rule = suite.StopRule(args.cap or row.cap_s, row.max_env_steps, 1.0)
+    start_ray()
+    print(f"| variant | seed | threshold {row.threshold} at | env steps to it | final | best | drop | env steps |")
+    print("|---|---|---|---|---|---|---|---|")
+    for seed in range(args.seeds):
+        for name in args.variants:
+            trained = suite.ours_train(suite.Entrant(name, "a3c", VARIANTS[name]), row, seed, rule)
+            out = suite.outcome(trained["rows"], row, trained["env_steps"], trained["wall_s"])
+            drop = out["collapse_drop"]
+            print(
+                f"| {name} | {seed} | {fmt(out['solved_s'], 1, ' s')} | {fmt(out['solved_steps'], 0)} "
+                f"| {fmt(out['final_reward'])} | {fmt(out['best_reward'])} "
+                f"| {'-' if drop is None or math.isnan(drop) else f'{drop:.1f}'} | {out['env_steps']:,} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
