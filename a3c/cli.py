@@ -194,7 +194,7 @@ def _stop_reason(
 def train(
     env: Annotated[str | None, typer.Argument(help="gymnasium environment id, e.g. CartPole-v0")] = None,
     agent: Annotated[str, typer.Option(help="algorithm: " + ", ".join(AGENTS))] = "a3c",
-    workers: Annotated[int | None, typer.Option(help="num_workers (Ray actors); default from config: 4")] = None,
+    workers: Annotated[int | None, typer.Option(help="num_workers (Ray actors); default from config: 2")] = None,
     batch_size: Annotated[int | None, typer.Option(help="steps per partial rollout; default from config: 16")] = None,
     iterations: Annotated[
         int | None,

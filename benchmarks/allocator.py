@@ -33,7 +33,7 @@ def measure(env_id: str, named: str | None, keep_memory: bool, seconds: float) -
 
     if keep_memory and not keep_freed_memory():
         sys.exit("no glibc malloc here: nothing to compare")
-    overrides = {} if named is None else tuned_config(named)
+    overrides = {"num_envs_per_worker": 1} if named is None else tuned_config(named)
     worker = RolloutWorker(env_id, resolve_config(overrides, A3C_SCHEMA), 1)
     weights = worker.get_weights()
     for _ in range(20):

@@ -1,18 +1,22 @@
 """What each default buys (issue 13): A3C with the defaults, and with one choice changed, on one row
-of the suite, through the suite's own runner (same stop rule, same measures, real Ray, 4 workers).
+of the suite, through the suite's own runner (same stop rule, same measures, real Ray).
 
     .venv/bin/python benchmarks/defaults_ablation.py --env CartPole-v1 --seeds 2
     .venv/bin/python benchmarks/defaults_ablation.py --env Pendulum-v1 --variants defaults "entropy 0.01"
+    .venv/bin/python benchmarks/defaults_ablation.py --algo a2c --variants defaults "4 workers x 1 env"
 
 A variant is the defaults plus the keys in VARIANTS. "previous defaults" are the ones before
 2026-11-26 (CartPole-v0-tuned: gamma 0.98, lr annealed to 5e-5 over 100k env steps, one shared
-256-256 trunk, no normalization, entropy 0.01). Prints one line per run, seed-major so drift of the
+256-256 trunk, no normalization, entropy 0.01, 4 workers of one environment each). The entropy
+variants were measured with 4 workers of one environment, the defaults until the evening of
+2026-11-26 (now 2 workers of 8). Prints one line per run, seed-major so drift of the
 machine's speed hits every variant alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
@@ -30,11 +34,15 @@ PREVIOUS_DEFAULTS: dict[str, Any] = {
     "normalize_rewards": False,
     "observation_filter": "NoFilter",
     "model": {"fcnet_hiddens": [256, 256], "vf_share_layers": True},
+    "num_envs_per_worker": 1,  # num_workers was 4: not here, where the tutorial's 16 must win
 }
 ENTROPY_BEFORE = {"entropy_coeff": 0.01}
 VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
-    "previous defaults": PREVIOUS_DEFAULTS,
+    "previous defaults": {**PREVIOUS_DEFAULTS, "num_workers": 4},
+    "4 workers x 1 env": {"num_workers": 4, "num_envs_per_worker": 1},
+    "4 workers x 4 envs": {"num_workers": 4},
+    "2 workers x 8 envs, lr 1.4e-3": {"lr": 1.4e-3},
     "entropy 0.01": ENTROPY_BEFORE,
     "entropy 0": {"entropy_coeff": 0.0},
     "entropy 0.01, normalize_advantages": {**ENTROPY_BEFORE, "normalize_advantages": True},
@@ -49,7 +57,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="CartPole-v1", choices=[r.env_id for r in suite.ROWS])
+    parser.add_argument("--algo", default="a3c", choices=("a3c", "a2c"), help="A3C or A2C (PPO has its own defaults)")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument(
+        "--override",
+        type=json.loads,
+        default={},
+        help='JSON keys under every variant, e.g. \'{"num_workers": 4, "num_envs_per_worker": 1}\' for the '
+        "defaults of the first suite run (commit 2bccecd)",
+    )
     parser.add_argument("--cap", type=float, default=None, help="seconds per run (default: the suite row's cap)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), metavar="NAME")
     args = parser.parse_args()
@@ -60,7 +76,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for seed in range(args.seeds):
         for name in args.variants:
-            trained = suite.ours_train(suite.Entrant(name, "a3c", VARIANTS[name]), row, seed, rule)
+            entrant = suite.Entrant(name, args.algo, {**args.override, **VARIANTS[name]})
+            trained = suite.ours_train(entrant, row, seed, rule)
             out = suite.outcome(trained["rows"], row, trained["env_steps"], trained["wall_s"])
             drop = out["collapse_drop"]
             print(

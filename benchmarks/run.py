@@ -662,7 +662,7 @@ def run_throughput(report: Report, args: argparse.Namespace) -> None:
     grid = []
     for batch in batches:
         for n in workers:
-            r = a3c_throughput({"num_workers": n, "batch_size": batch}, seconds)
+            r = a3c_throughput({"num_workers": n, "batch_size": batch, "num_envs_per_worker": 1}, seconds)
             grid.append({"num_workers": n, "batch_size": batch, "num_envs_per_worker": 1, **r})
             print(f"  throughput workers={n} batch={batch}: {r['env_steps_per_s']:,.0f} steps/s", flush=True)
     tuned_rows = []

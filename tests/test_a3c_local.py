@@ -4,7 +4,7 @@ import numpy as np
 
 from a3c import A3CAgent
 
-SMALL = {"model": {"fcnet_hiddens": [16]}, "seed": 3, "grads_per_step": 10, "batch_size": 8}
+SMALL = {"model": {"fcnet_hiddens": [16]}, "seed": 3, "grads_per_step": 10, "batch_size": 8, "num_envs_per_worker": 1}
 
 
 def local_agent(**overrides):

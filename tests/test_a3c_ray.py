@@ -15,6 +15,7 @@ def tutorial_agents(ray_session):
     config = DEFAULT_CONFIG.copy()
     config["num_workers"] = 4
     config["batch_size"] = 16
+    config["num_envs_per_worker"] = 1  # as the tutorial's 16 workers get by default, with fewer actors
     config_ = config.copy()
     agents = A3CAgent(config, "CartPole-v0"), A3CAgent(config_, "MountainCar-v0")
     yield agents

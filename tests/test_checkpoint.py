@@ -14,7 +14,7 @@ from a3c import A3CAgent
 from a3c.agents.a3c import A3CAgent as A3C
 from a3c.checkpoint import FORMAT, CheckpointError, latest_checkpoint, read_checkpoint
 
-SMALL = {"model": {"fcnet_hiddens": [16]}, "seed": 3, "grads_per_step": 10, "batch_size": 8}
+SMALL = {"model": {"fcnet_hiddens": [16]}, "seed": 3, "grads_per_step": 10, "batch_size": 8, "num_envs_per_worker": 1}
 
 
 def local_agent(env="CartPole-v0", **overrides):

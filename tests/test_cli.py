@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 FAST = ["--workers", "0", "--set", "grads_per_step=10", "--set", "model.fcnet_hiddens=[16]", "--seed", "1"]
+FAST += ["--set", "num_envs_per_worker=1"]  # the driver would step 16 otherwise
 
 
 def a3c(*args, cwd, timeout=300):

@@ -10,6 +10,7 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 FAST = ["--workers", "0", "--set", "grads_per_step=5", "--set", "model.fcnet_hiddens=[16]", "--seed", "1"]
+FAST += ["--set", "num_envs_per_worker=1"]  # the driver would step 16 otherwise
 
 
 def a3c(*args, cwd):

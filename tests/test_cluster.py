@@ -87,7 +87,7 @@ def _alive_nodes() -> set[str]:
 
 
 def _config(cluster: Cluster, **overrides) -> dict:
-    return {"ray_address": cluster.address, "seed": 0, **overrides}
+    return {"ray_address": cluster.address, "seed": 0, "num_envs_per_worker": 1, **overrides}
 
 
 def test_the_driver_joins_by_loopback_address_and_workers_run_on_every_node(cluster):

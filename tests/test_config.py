@@ -17,6 +17,18 @@ def test_default_config_is_a_dict_the_tutorial_can_copy_and_assign():
     assert isinstance(config, dict)
     resolved = resolve_config(config, A3C_SCHEMA)
     assert resolved["num_workers"] == 16 and resolved["model"]["fcnet_hiddens"] == [64, 64]
+    assert resolved["num_envs_per_worker"] == 1  # the tutorial's 16 workers step one environment each
+
+
+def test_sixteen_environments_are_split_across_the_workers_unless_set():
+    from a3c.config import PPO_SCHEMA
+
+    assert DEFAULT_CONFIG["num_envs_per_worker"] is None
+    envs = {n: resolve_config({"num_workers": n}, A3C_SCHEMA)["num_envs_per_worker"] for n in (0, 1, 2, 3, 16, 40)}
+    assert envs == {0: 16, 1: 16, 2: 8, 3: 5, 16: 1, 40: 1}
+    assert resolve_config({}, A3C_SCHEMA)["num_envs_per_worker"] == 8  # 2 workers by default
+    assert resolve_config({"num_workers": 16, "num_envs_per_worker": 3}, A3C_SCHEMA)["num_envs_per_worker"] == 3
+    assert resolve_config({}, PPO_SCHEMA)["num_envs_per_worker"] == 4  # PPO keeps its own
 
 
 def test_copy_does_not_share_nested_dicts():

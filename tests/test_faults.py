@@ -16,7 +16,7 @@ from a3c.errors import TrainingError, WorkerFailureError
 
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # env classes below travel by value
 
-SMALL = {"model": {"fcnet_hiddens": [32]}, "grads_per_step": 30, "seed": 0}
+SMALL = {"model": {"fcnet_hiddens": [32]}, "grads_per_step": 30, "seed": 0, "num_envs_per_worker": 1}
 
 
 def flaky_config(trigger: Path, mode: str, env_config: dict | None = None, **overrides) -> dict:
@@ -88,7 +88,9 @@ def test_sigkilled_workers_are_replaced_and_training_still_learns(ray_session, t
     trigger = tmp_path / "kill"
     env_config = {"trigger": str(trigger), "mode": "sigkill_once", "env_id": "CartPole-v0"}
     agent = A3CAgent(
-        {"num_workers": 3, "seed": 1, "grads_per_step": 100, "batch_size": 16, "env_config": env_config}, FlakyCartPole
+        {"num_workers": 3, "num_envs_per_worker": 1, "seed": 1, "grads_per_step": 100, "batch_size": 16}
+        | {"env_config": env_config},
+        FlakyCartPole,
     )
     agent.train()
     for _ in range(2):

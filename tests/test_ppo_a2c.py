@@ -67,7 +67,8 @@ def test_average_gradients_is_the_step_weighted_mean():
 
 
 def test_a2c_applies_the_average_of_gradients_computed_on_the_same_weights():
-    agent = A2CAgent({**SMALL, "num_workers": 3, "execution": "local", "grads_per_step": 3}, "CartPole-v0")
+    config = {**SMALL, "num_workers": 3, "num_envs_per_worker": 1, "execution": "local", "grads_per_step": 3}
+    agent = A2CAgent(config, "CartPole-v0")
     twins = copy.deepcopy(agent.pool.workers)
     weights = agent.learner.weights().copy()
     expected = average_gradients([w.compute_gradients(weights, 0) for w in twins])

@@ -49,10 +49,10 @@ def run_python(code: str, **env: str) -> list[str]:
 
 
 def agent_log_lines(caplog, config: dict, env: str) -> list[str]:
-    """What building this agent logs (model and preprocessing), from an in-process twin without Ray."""
+    """What building this agent logs (model, preprocessing, workers), from an in-process twin without Ray."""
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="a3c"):
-        A3CAgent({**config, "num_workers": 0}, env).stop()
+        A3CAgent({**config, "execution": "local"}, env).stop()
     return [record.getMessage() for record in caplog.records]
 
 

@@ -9,7 +9,9 @@ from a3c.worker import RolloutWorker
 
 def make_worker(**overrides):
     """A worker holding the weights of a freshly initialized SharedModel, as the driver sends them."""
-    config = resolve_config({"seed": 0, "model": {"fcnet_hiddens": [16, 16]}, **overrides}, A3C_SCHEMA)
+    config = resolve_config(
+        {"seed": 0, "num_envs_per_worker": 1, "model": {"fcnet_hiddens": [16, 16]}, **overrides}, A3C_SCHEMA
+    )
     worker = RolloutWorker("CartPole-v0", config, worker_index=1)
     worker.set_weights(build_model(4, 2, config["model"]).get_flat_weights())
     return worker

@@ -230,6 +230,14 @@ class Agent:
 
     def _make_pool(self) -> WorkerPool:
         num_workers = self.config["num_workers"]
+        envs = self.config["num_envs_per_worker"]
+        stepped = f"{envs} environment{'s' * (envs != 1)}"
+        workers = f"{num_workers} worker{'s' * (num_workers != 1)}"
+        logger.info(
+            f"the driver steps {stepped} (num_workers 0)"
+            if num_workers == 0
+            else f"{workers}, {stepped} each (num_workers, num_envs_per_worker)"
+        )
         if num_workers == 0:
             return LocalPool([RolloutWorker(self.env, self.config, worker_index=0)])
         if self.config["execution"] == "local":
