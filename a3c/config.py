@@ -317,13 +317,13 @@ def resolve_config(config: Mapping[str, Any] | None, schema: Mapping[str, Option
         _check_value(key, value, schema[key])
         resolved[key] = copy.deepcopy(value)
     resolved["model"] = resolve_model(resolved["model"])
-    if resolved.get("num_envs_per_worker", 1) is None:
+    if resolved["num_envs_per_worker"] is None:  # every agent's schema has it (COMMON_SCHEMA)
         resolved["num_envs_per_worker"] = default_envs_per_worker(resolved["num_workers"])
     return resolved
 
 
 def default_envs_per_worker(num_workers: int) -> int:
-    """TOTAL_ENVS environments in all, whatever the number of workers. Several environments per worker
+    """TOTAL_ENVS // num_workers each (at least 1): up to TOTAL_ENVS in all. Several environments per worker
     spread Ray's per-task cost and the gradient's over more env steps (with 2 workers of 8, CartPole-v1
     and Pendulum-v1 reach their thresholds in about half the time of 4 workers of 1: BENCHMARKS.md),
     while the tutorial's 16 workers keep one environment each, as in 2018."""
