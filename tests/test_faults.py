@@ -87,11 +87,8 @@ class FlakyCartPole(gym.Wrapper):
 def test_sigkilled_workers_are_replaced_and_training_still_learns(ray_session, tmp_path):
     trigger = tmp_path / "kill"
     env_config = {"trigger": str(trigger), "mode": "sigkill_once", "env_id": "CartPole-v0"}
-    agent = A3CAgent(
-        {"num_workers": 3, "num_envs_per_worker": 1, "seed": 1, "grads_per_step": 100, "batch_size": 16}
-        | {"env_config": env_config},
-        FlakyCartPole,
-    )
+    config = {"num_workers": 3, "num_envs_per_worker": 1, "seed": 1, "grads_per_step": 100, "batch_size": 16}
+    agent = A3CAgent({**config, "env_config": env_config}, FlakyCartPole)
     agent.train()
     for _ in range(2):
         trigger.touch()  # the next worker to step SIGKILLs its own process, in the middle of its task
