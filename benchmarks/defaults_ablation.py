@@ -4,6 +4,7 @@ of the suite, through the suite's own runner (same stop rule, same measures, rea
     .venv/bin/python benchmarks/defaults_ablation.py --env CartPole-v1 --seeds 2
     .venv/bin/python benchmarks/defaults_ablation.py --env Pendulum-v1 --variants defaults "entropy 0.01"
     .venv/bin/python benchmarks/defaults_ablation.py --algo a2c --variants defaults "4 workers x 1 env"
+    .venv/bin/python benchmarks/defaults_ablation.py --env LunarLander-v3 --seed-list 2,0 --variants "gamma 0.995"
 
 A variant is the defaults plus the keys in VARIANTS. "previous defaults" are the ones before
 2026-11-26 (CartPole-v0-tuned: gamma 0.98, lr annealed to 5e-5 over 100k env steps, one shared
@@ -51,14 +52,31 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no reward normalization": {"normalize_rewards": False},
     "no observation filter": {"observation_filter": "NoFilter"},
     "shared trunk": {"model": {"vf_share_layers": True}},
+    "lr 3e-4": {"lr": 3e-4},
+    "batch 32": {"batch_size": 32},
+    "batch 32, lr 3e-4": {"batch_size": 32, "lr": 3e-4},
+    "grad_clip 0.5": {"grad_clip": 0.5},
+    "gamma 0.995": {"gamma": 0.995},
+    "entropy 0.01, gamma 0.995": {**ENTROPY_BEFORE, "gamma": 0.995},
 }
+
+
+def seed_list(text: str) -> list[int]:
+    """'2,0' -> [2, 0] (argparse names this function in its error for anything else)."""
+    return [int(seed) for seed in text.split(",")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="CartPole-v1", choices=[r.env_id for r in suite.ROWS])
     parser.add_argument("--algo", default="a3c", choices=("a3c", "a2c"), help="A3C or A2C (PPO has its own defaults)")
-    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=2, help="seeds 0 .. SEEDS-1")
+    parser.add_argument(
+        "--seed-list",
+        type=seed_list,
+        default=None,
+        help="these seeds instead, in this order, e.g. 2,0",
+    )
     parser.add_argument(
         "--override",
         type=json.loads,
@@ -74,7 +92,7 @@ def main() -> None:
     start_ray()
     print(f"| variant | seed | threshold {row.threshold} at | env steps to it | final | best | drop | env steps |")
     print("|---|---|---|---|---|---|---|---|")
-    for seed in range(args.seeds):
+    for seed in args.seed_list or range(args.seeds):
         for name in args.variants:
             entrant = suite.Entrant(name, args.algo, {**args.override, **VARIANTS[name]})
             trained = suite.ours_train(entrant, row, seed, rule)

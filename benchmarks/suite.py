@@ -209,6 +209,7 @@ def target_ratio(summaries: dict[str, dict[str, Any]], ours: str = "a3c") -> dic
         "entrant": ours,
         "ours_median_s": mine.get("median_s"),
         "ours_solved": f"{mine.get('solved', 0)}/{mine.get('seeds', 0)}",
+        "ours_in_run": ours in summaries,
         "fastest_sb3": fastest,
         "fastest_sb3_median_s": None if fastest is None else timed[fastest],
         "ratio": ratio,
@@ -218,7 +219,11 @@ def target_ratio(summaries: dict[str, dict[str, Any]], ours: str = "a3c") -> dic
 
 
 def ratio_line(env_id: str, target: dict[str, Any]) -> str:
-    ours = f"{target['entrant']} {target['ours_solved']}, median {fmt(target['ours_median_s'], 1, ' s')}"
+    ours = (
+        f"{target['entrant']} {target['ours_solved']}, median {fmt(target['ours_median_s'], 1, ' s')}"
+        if target.get("ours_in_run", True)  # results written before the key existed always had ours
+        else f"{target['entrant']} not in this run"
+    )
     partial = (
         f" (not counted, no median: {', '.join(target['sb3_partly_solved'])})" if target["sb3_partly_solved"] else ""
     )

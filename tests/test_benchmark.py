@@ -150,6 +150,8 @@ def test_target_ratio_is_ours_over_the_fastest_sb3_entrant_that_solved_every_see
     assert "no SB3 entrant reached the threshold" in suite.ratio_line("LunarLander-v3", unsolved)
     assert suite.target_ratio({"a3c": entry(None, 2), "sb3_ppo": entry(8.0, 3)})["ratio"] is None
     assert "no SB3 entrant in this run" in suite.ratio_line("Pendulum-v1", suite.target_ratio({"a3c": entry(9.0, 3)}))
+    only_tuned = suite.ratio_line("MountainCar-v0", suite.target_ratio({"a3c_tuned": entry(49.4, 3)}))
+    assert only_tuned == "- MountainCar-v0: no SB3 entrant in this run; a3c not in this run"
 
 
 def test_entrants_per_row(suite):
