@@ -71,12 +71,7 @@ def main() -> None:
     parser.add_argument("--env", default="CartPole-v1", choices=[r.env_id for r in suite.ROWS])
     parser.add_argument("--algo", default="a3c", choices=("a3c", "a2c"), help="A3C or A2C (PPO has its own defaults)")
     parser.add_argument("--seeds", type=int, default=2, help="seeds 0 .. SEEDS-1")
-    parser.add_argument(
-        "--seed-list",
-        type=seed_list,
-        default=None,
-        help="these seeds instead, in this order, e.g. 2,0",
-    )
+    parser.add_argument("--seed-list", type=seed_list, help="these seeds instead, in this order, e.g. 2,0")
     parser.add_argument(
         "--override",
         type=json.loads,
