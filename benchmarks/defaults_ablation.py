@@ -10,7 +10,8 @@ A variant is the defaults plus the keys in VARIANTS. "previous defaults" are the
 2026-11-26 (CartPole-v0-tuned: gamma 0.98, lr annealed to 5e-5 over 100k env steps, one shared
 256-256 trunk, no normalization, entropy 0.01, 4 workers of one environment each). The entropy
 variants were measured with 4 workers of one environment, the defaults until the evening of
-2026-11-26 (now 2 workers of 8). Prints one line per run, seed-major so drift of the
+2026-11-26 (now 2 workers of 8); the LunarLander-v3 rows of BENCHMARKS.md ("time, not
+steadiness") with 2 workers of 8. Prints one line per run, seed-major so drift of the
 machine's speed hits every variant alike.
 """
 
