@@ -28,7 +28,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from a3c.checkpoint import CheckpointError, latest_checkpoint, read_checkpoint
-from a3c.config import ConfigError
+from a3c.config import COMMON_SCHEMA, ConfigError
 from a3c.envs import EnvError
 from a3c.errors import TrainingError, WorkerFailureError
 from a3c.execution import RAY_VERBOSE_ENV_VAR
@@ -194,7 +194,10 @@ def _stop_reason(
 def train(
     env: Annotated[str | None, typer.Argument(help="gymnasium environment id, e.g. CartPole-v0")] = None,
     agent: Annotated[str, typer.Option(help="algorithm: " + ", ".join(AGENTS))] = "a3c",
-    workers: Annotated[int | None, typer.Option(help="num_workers (Ray actors); default from config: 2")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help=f"num_workers (Ray actors); default from config: {COMMON_SCHEMA['num_workers'].default}"),
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(help="steps per partial rollout; default from config: 16")] = None,
     iterations: Annotated[
         int | None,
