@@ -315,7 +315,10 @@ def _finish_iteration_on_ctrl_c() -> threading.Event:
         if interrupted.is_set():
             raise KeyboardInterrupt
         interrupted.set()
-        console.print("Ctrl-C: stopping after this iteration (Ctrl-C again to stop at once)", highlight=False)
+        # Plain text: the signal can land while the main thread's first print is importing rich's
+        # emoji table lazily, and markup rendering here would re-enter that half-done import.
+        message = "Ctrl-C: stopping after this iteration (Ctrl-C again to stop at once)"
+        console.print(message, markup=False, emoji=False, highlight=False)
 
     signal.signal(signal.SIGINT, on_sigint)
     return interrupted
