@@ -28,7 +28,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from a3c.checkpoint import CheckpointError, latest_checkpoint, read_checkpoint
-from a3c.config import COMMON_SCHEMA, ConfigError
+from a3c.config import A2C_SCHEMA, A3C_SCHEMA, PPO_SCHEMA, ConfigError
 from a3c.envs import EnvError
 from a3c.errors import TrainingError, WorkerFailureError
 from a3c.execution import RAY_VERBOSE_ENV_VAR
@@ -43,6 +43,15 @@ console = Console(stderr=True)
 stdout = Console()
 
 AGENTS = ("a3c", "ppo", "a2c")
+SCHEMAS = {"a3c": A3C_SCHEMA, "ppo": PPO_SCHEMA, "a2c": A2C_SCHEMA}
+
+
+def config_default(key: str) -> str:
+    """A config key's default for `--help`: one value, or each agent's where they differ."""
+    values = {name: schema[key].default for name, schema in SCHEMAS.items()}
+    if len(set(values.values())) == 1:
+        return str(values["a3c"])
+    return ", ".join(f"{name} {value}" for name, value in values.items())
 
 
 class UsageError(ValueError):
@@ -196,9 +205,12 @@ def train(
     agent: Annotated[str, typer.Option(help="algorithm: " + ", ".join(AGENTS))] = "a3c",
     workers: Annotated[
         int | None,
-        typer.Option(help=f"num_workers (Ray actors); default from config: {COMMON_SCHEMA['num_workers'].default}"),
+        typer.Option(help=f"num_workers (Ray actors); default from config: {config_default('num_workers')}"),
     ] = None,
-    batch_size: Annotated[int | None, typer.Option(help="steps per partial rollout; default from config: 16")] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help=f"steps per partial rollout; default from config: {config_default('batch_size')}"),
+    ] = None,
     iterations: Annotated[
         int | None,
         typer.Option(
@@ -747,7 +759,7 @@ def _print_sweep(summary: Any, agent: str, env: str) -> None:
     )
     stdout.print(
         f"Continue training:  python -c \"from a3c.agents import AGENTS; a = AGENTS['{agent}'].from_checkpoint("
-        f"{str(summary.best_checkpoint)!r}); print(a.train().episode_reward_mean)\"",
+        f'{str(summary.best_checkpoint)!r}); print(a.train().episode_reward_mean)"',
         soft_wrap=True,
         highlight=False,
     )

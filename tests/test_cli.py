@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from a3c.cli import config_default
+
 FAST = ["--workers", "0", "--set", "grads_per_step=10", "--set", "model.fcnet_hiddens=[16]", "--seed", "1"]
 FAST += ["--set", "num_envs_per_worker=1"]  # the driver would step 16 otherwise
 
@@ -51,6 +53,11 @@ def test_help_explains_every_option_with_its_default(tmp_path):
     for option in ["--agent", "--workers", "--iterations", "--stop-reward", "--time-limit", "--set", "--resume"]:
         assert option in text
     assert "default: 100" in text
+
+
+def test_help_gives_each_agent_its_own_default_where_they_differ():
+    assert config_default("batch_size") == "a3c 16, ppo 32, a2c 8"
+    assert config_default("num_workers") == "2"
 
 
 def assert_plain_output(out: subprocess.CompletedProcess, iterations: int) -> dict[str, str]:
