@@ -139,6 +139,17 @@ COMMON_SCHEMA: dict[str, Option] = {
         "an int >= 0 (0: constant lr)",
         "env steps over which lr goes linearly to lr_final, as the A3C paper anneals it (0: constant lr)",
     ),
+    "lr_plateau_steps": Option(
+        0,
+        (int,),
+        _non_negative,
+        "an int >= 0 (0: off)",
+        "env steps without a new best 100-episode mean reward, once it has risen above its first value, "
+        "after which lr is multiplied by lr_plateau_factor (never below lr_final)",
+    ),
+    "lr_plateau_factor": Option(
+        0.5, (float, int), lambda v: 0 < v < 1, "a number in (0, 1)", "lr multiplier at each plateau"
+    ),
     "grad_clip": Option(
         40.0, (float, int), _positive, "a number > 0, or None", "clip gradients to this global norm", True
     ),
