@@ -8,6 +8,8 @@ from toy_envs import CueEnv
 
 from a3c import A3CAgent
 from a3c.agents.a3c import A3CAgent as A3C
+from a3c.checkpoint import read_checkpoint
+from a3c.config import ConfigError
 from a3c.core.schedules import PlateauDrop, linear_lr
 
 SMALL = {"model": {"fcnet_hiddens": [16]}, "seed": 3, "batch_size": 8, "num_envs_per_worker": 1}
@@ -91,3 +93,16 @@ def test_checkpoints_keep_the_plateau_state(tmp_path):
     assert restored.learner.plateau == agent.learner.plateau
     assert restored.learner.plateau.scale == 0.5
     assert restored.learner.optimizer.param_groups[0]["lr"] == agent.learner.optimizer.param_groups[0]["lr"]
+    assert restored.train().info["learner"]["cur_lr"] == pytest.approx(agent.config["lr"] / 2)
+
+
+def test_a_checkpoint_saved_before_any_return_is_plain_json(tmp_path):
+    agent = local_agent(lr_plateau_steps=100)
+    path = agent.save(tmp_path)
+    assert read_checkpoint(path).state["optimizer"]["plateau"]["best"] is None
+    assert A3C.from_checkpoint(path).learner.plateau.best == -math.inf
+
+
+def test_a_plateau_floor_at_or_above_lr_is_refused():
+    with pytest.raises(ConfigError, match="lr_final, which must then be below lr"):
+        local_agent(lr=3e-5, lr_final=5e-5, lr_plateau_steps=100)

@@ -100,15 +100,16 @@ class Learner:
     def observe_return(self, timesteps: int, reward_mean: float) -> None:
         """Feed the plateau drop (if configured) the training return after an iteration."""
         if self.plateau is not None:
-            scale = self.plateau.scale
-            if self.plateau.observe(timesteps, reward_mean) < scale:
+            before = self.update_lr(timesteps)
+            self.plateau.observe(timesteps, reward_mean)
+            after = self.update_lr(timesteps)
+            if after < before:
                 logger.info(
                     "no new best 100-episode mean (%.4g) in %d env steps: lr now %.3g (lr_plateau_steps)",
                     self.plateau.best,
                     self.plateau.patience,
-                    self.update_lr(timesteps),
+                    after,
                 )
-            self.update_lr(timesteps)
 
     def apply_gradient(self, flat_grad: np.ndarray) -> float:
         """Apply one flat gradient, clipped to grad_clip; return its global norm before clipping."""

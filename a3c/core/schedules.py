@@ -6,6 +6,9 @@ steps rather than calls because an iteration's size differs between algorithms a
 A fixed anneal stops learning after a fixed number of steps whether or not the task is solved; a
 plateau drop damps the updates only once the return has risen and then stopped rising, which is
 when a fast learning rate starts to undo what it learned.
+
+Unlike ReduceLROnPlateau, any new best restarts the count (no improvement threshold: the 100-episode
+mean moves slowly), and the floor is the agent's lr_final.
 """
 
 from __future__ import annotations
@@ -53,8 +56,12 @@ class PlateauDrop:
         return self.scale
 
     def state(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON: -inf (nothing seen yet) is written as None."""
+        state = asdict(self)
+        state["best"] = None if math.isinf(self.best) else self.best
+        return state
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> PlateauDrop:
-        return cls(**state)
+        best = state.get("best")
+        return cls(**{**state, "best": -math.inf if best is None else best})
