@@ -2,7 +2,7 @@
 
     make suite                 # full run: 5 environments x 7-8 entrants x 3 seeds (at most 2 hours: the caps in ROWS)
     make suite-quick           # --quick: CartPole-v1 and Pendulum-v1, 1 seed, 30 s caps (an estimate: 8-10 minutes)
-    .venv/bin/python benchmarks/suite.py --pong       # ALE/Pong-v5, 30 minutes per entrant (an estimate: 95 minutes)
+    .venv/bin/python benchmarks/suite.py --pong       # ALE/Pong-v5, 30 minutes per entrant (90.1 minutes on 2026-11-27)
     .venv/bin/python benchmarks/suite.py --rows LunarLander-v3 --cap-scale 4 --seeds 3   # one row, longer caps
 
 Entrants on every row: our a3c, a2c and ppo with an empty config except the seed; Stable-Baselines3
