@@ -105,7 +105,6 @@ def _is_filter(value: Any) -> bool:
     )
 
 
-LR_FINAL_HELP = "learning rate reached after lr_decay_steps; the floor of lr_plateau_steps' drops"
 TOTAL_ENVS = 16  # num_envs_per_worker None: this many environments across all workers
 
 COMMON_SCHEMA: dict[str, Option] = {
@@ -132,30 +131,13 @@ COMMON_SCHEMA: dict[str, Option] = {
     "gamma": Option(0.99, (float, int), lambda v: 0 < v <= 1, "a number in (0, 1]", "discount factor"),
     "lambda": Option(0.95, (float, int), _unit_interval, "a number in [0, 1]", "GAE lambda (1.0: n-step returns)"),
     "lr": Option(7e-4, (float, int), _positive, "a number > 0", "Adam learning rate (where a schedule starts)"),
-    "lr_final": Option(
-        5e-5,
-        (float, int),
-        _positive,
-        "a number > 0",
-        "learning rate reached after lr_decay_steps; the floor of lr_plateau_steps' drops",
-    ),
+    "lr_final": Option(5e-5, (float, int), _positive, "a number > 0", "learning rate reached after lr_decay_steps"),
     "lr_decay_steps": Option(
         0,
         (int,),
         _non_negative,
         "an int >= 0 (0: constant lr)",
         "env steps over which lr goes linearly to lr_final, as the A3C paper anneals it (0: constant lr)",
-    ),
-    "lr_plateau_steps": Option(
-        0,
-        (int,),
-        _non_negative,
-        "an int >= 0 (0: off)",
-        "env steps without a new best 100-episode mean reward, once it has risen above its first value, "
-        "after which lr is multiplied by lr_plateau_factor (never below lr_final)",
-    ),
-    "lr_plateau_factor": Option(
-        0.5, (float, int), lambda v: 0 < v < 1, "a number in (0, 1)", "lr multiplier at each plateau"
     ),
     "grad_clip": Option(
         40.0, (float, int), _positive, "a number > 0, or None", "clip gradients to this global norm", True
@@ -293,13 +275,7 @@ PPO_SCHEMA: dict[str, Option] = {
     "vf_clip_param": Option(None, (float, int), _positive, "a number > 0, or None", "clip value updates to this", True),
     "lambda": Option(0.8, (float, int), _unit_interval, "a number in [0, 1]", "GAE lambda"),
     "lr": Option(1e-3, (float, int), _positive, "a number > 0", "Adam learning rate (where a schedule starts)"),
-    "lr_final": Option(
-        1e-5,
-        (float, int),
-        _positive,
-        "a number > 0",
-        "learning rate reached after lr_decay_steps; the floor of lr_plateau_steps' drops",
-    ),
+    "lr_final": Option(1e-5, (float, int), _positive, "a number > 0", "learning rate reached after lr_decay_steps"),
     "entropy_coeff": Option(0.0, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "entropy bonus"),
     "grad_clip": Option(0.5, (float, int), _positive, "a number > 0, or None", "clip gradients to this norm", True),
     "normalize_advantages": Option(True, (bool,), None, "True or False", "standardize advantages per minibatch"),
@@ -343,11 +319,6 @@ def resolve_config(config: Mapping[str, Any] | None, schema: Mapping[str, Option
     resolved["model"] = resolve_model(resolved["model"])
     if resolved["num_envs_per_worker"] is None:  # every agent's schema has it (COMMON_SCHEMA)
         resolved["num_envs_per_worker"] = default_envs_per_worker(resolved["num_workers"])
-    if resolved["lr_plateau_steps"] > 0 and resolved["lr_final"] >= resolved["lr"]:
-        raise ConfigError(
-            f"config['lr_plateau_steps'] drops the learning rate down to lr_final, which must then be below lr "
-            f"(got lr={resolved['lr']:g}, lr_final={resolved['lr_final']:g})"
-        )
     return resolved
 
 

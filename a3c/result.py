@@ -47,11 +47,6 @@ class EpisodeTracker:
         self.episodes_total += len(rewards)
         self.episodes_this_iter += len(rewards)
 
-    @property
-    def window_full(self) -> bool:
-        """Whether the means cover a whole window (before that they rest on few, early episodes)."""
-        return len(self.rewards) == self.rewards.maxlen
-
     def summary(self) -> dict[str, float]:
         if not self.rewards:
             nan = math.nan

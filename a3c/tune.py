@@ -116,13 +116,10 @@ def _apply_configured_lr(agent: Any) -> None:
     """After a restore, the learning rate of this trial's config, not the saved optimizer's.
 
     PBT explores by restoring a better trial's checkpoint under a perturbed config: the new lr must
-    win, so the donor's plateau drops (lr_plateau_steps) are undone; its count goes on. With a schedule,
-    every train() sets the rate from the config anyway.
+    win. With lr_decay_steps > 0 every train() sets the annealed rate from the config anyway.
     """
     for group in agent.learner.optimizer.param_groups:
         group["lr"] = float(agent.config["lr"])
-    if agent.learner.plateau is not None:
-        agent.learner.plateau.scale = 1.0
     agent.learner.update_lr(agent.timesteps_total)
 
 

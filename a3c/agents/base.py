@@ -26,7 +26,6 @@ from a3c.checkpoint import (
     write_checkpoint,
 )
 from a3c.config import ConfigError, Option, resolve_config, resolve_model, upgrade_saved_config
-from a3c.core.schedules import PlateauDrop, linear_lr
 from a3c.envs import EnvSpec, check_env_id, check_spaces, env_name, is_atari, make_env
 from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
@@ -75,7 +74,6 @@ class Learner:
         grad_clip: float | None,
         lr_final: float | None = None,
         lr_decay_steps: int = 0,
-        plateau: PlateauDrop | None = None,
     ):
         self.model = model
         self.flat = torch.nn.Parameter(torch.from_numpy(model.get_flat_weights()))
@@ -84,32 +82,15 @@ class Learner:
         self.lr_start = lr
         self.lr_final = lr if lr_final is None else lr_final
         self.lr_decay_steps = lr_decay_steps
-        self.plateau = plateau
 
     def update_lr(self, timesteps: int) -> float:
-        """Set the lr of the schedules (the linear anneal, times the plateau drops so far, never below
-        lr_final); return the lr in use. With neither, the optimizer's lr stays as it is."""
-        if self.lr_decay_steps > 0 or self.plateau is not None:
-            lr = linear_lr(self.lr_start, self.lr_final, self.lr_decay_steps, timesteps)
-            if self.plateau is not None:
-                lr = max(lr * self.plateau.scale, min(self.lr_final, lr))
+        """Anneal linearly from lr to lr_final over lr_decay_steps env steps; return the lr in use."""
+        if self.lr_decay_steps > 0:
+            fraction = min(1.0, timesteps / self.lr_decay_steps)
+            lr = self.lr_start + fraction * (self.lr_final - self.lr_start)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
         return float(self.optimizer.param_groups[0]["lr"])
-
-    def observe_return(self, timesteps: int, reward_mean: float) -> None:
-        """Feed the plateau drop (if configured) the training return after an iteration."""
-        if self.plateau is not None:
-            before = self.update_lr(timesteps)
-            self.plateau.observe(timesteps, reward_mean)
-            after = self.update_lr(timesteps)
-            if after < before:
-                logger.info(
-                    "no new best 100-episode mean (%.4g) in %d env steps: lr now %.3g (lr_plateau_steps)",
-                    self.plateau.best,
-                    self.plateau.patience,
-                    after,
-                )
 
     def apply_gradient(self, flat_grad: np.ndarray) -> float:
         """Apply one flat gradient, clipped to grad_clip; return its global norm before clipping."""
@@ -159,10 +140,7 @@ class Learner:
         """Optimizer moments as arrays, and its scalar settings, for a checkpoint."""
         state = self.optimizer.state.get(self.flat, {})
         tensors = {f"adam.{key}": value.detach().numpy().copy().reshape(-1) for key, value in state.items()}
-        scalars: dict[str, Any] = {"lr": self.optimizer.param_groups[0]["lr"]}
-        if self.plateau is not None:
-            scalars["plateau"] = self.plateau.state()
-        return tensors, scalars
+        return tensors, {"lr": self.optimizer.param_groups[0]["lr"]}
 
     def load_state(self, tensors: dict[str, np.ndarray], scalars: dict[str, Any]) -> None:
         moments = {key[len("adam.") :]: value for key, value in tensors.items() if key.startswith("adam.")}
@@ -173,10 +151,6 @@ class Learner:
             }
         for group in self.optimizer.param_groups:
             group["lr"] = float(scalars["lr"])
-        if self.plateau is not None and "plateau" in scalars:
-            self.plateau = PlateauDrop.from_state(
-                {**scalars["plateau"], "patience": self.plateau.patience, "factor": self.plateau.factor}
-            )
 
     def load_weights(self, flat: np.ndarray) -> None:
         with torch.no_grad():
@@ -216,9 +190,6 @@ class Agent:
             self.config["grad_clip"],
             self.config["lr_final"],
             self.config["lr_decay_steps"],
-            PlateauDrop(self.config["lr_plateau_steps"], self.config["lr_plateau_factor"])
-            if self.config["lr_plateau_steps"] > 0
-            else None,
         )
         self.episodes = EpisodeTracker()
         self.obs_filter = make_filter(
@@ -328,11 +299,8 @@ class Agent:
         self.iteration += 1
         self.timesteps_total += steps
         self.time_total_s += elapsed
-        episodes = self.episodes.summary()
-        if self.episodes.window_full:
-            self.learner.observe_return(self.timesteps_total, episodes["episode_reward_mean"])
         return TrainResult(
-            **episodes,
+            **self.episodes.summary(),
             episodes_this_iter=self.episodes.episodes_this_iter,
             episodes_total=self.episodes.episodes_total,
             timesteps_this_iter=steps,
