@@ -42,8 +42,8 @@ app = typer.Typer(
 console = Console(stderr=True)
 stdout = Console()
 
-AGENTS = ("a3c", "ppo", "a2c")
-SCHEMAS = {"a3c": A3C_SCHEMA, "ppo": PPO_SCHEMA, "a2c": A2C_SCHEMA}
+SCHEMAS = {"a3c": A3C_SCHEMA, "ppo": PPO_SCHEMA, "a2c": A2C_SCHEMA}  # not a3c.agents: --help imports no torch
+AGENTS = tuple(SCHEMAS)
 
 
 def config_default(key: str) -> str:
