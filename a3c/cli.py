@@ -269,6 +269,7 @@ def train(
         stop = {"iterations": iterations or 100, "stop_reward": stop_reward, "time_limit": time_limit}
         write_json_atomic(directory / "run.json", {"agent": agent, "env": env, "stop": stop})
         trainer = cls(resolved, env)
+        write_json_atomic(directory / "config.json", trainer.config)  # with what None stood for (lr)
         _train_loop(trainer, directory, agent, env, stop, checkpoint_every, keep_checkpoints)
 
     _run_guarded(debug, action)

@@ -56,6 +56,29 @@ def _unit_interval(value: Any) -> bool:
 
 PLACEMENT_STRATEGIES = ("auto", "SPREAD", "PACK")
 
+# lr None picks a rate by network. At the MLP rates Adam killed the conv net on ALE/Pong-v5: half the
+# first layer's ReLUs dead for every observation within 64k env steps, all of them by 1.3M, and the
+# policy never moved off uniform; at 2.5e-4 they stay alive (BENCHMARKS.md, Pong).
+MLP_LR = {"a3c": 7e-4, "a2c": 1e-3, "ppo": 1e-3}
+CONV_LR = 2.5e-4
+
+
+def lr_option(algorithm: str, what: str) -> Option:
+    return Option(
+        None,
+        (float, int),
+        _positive,
+        "a number > 0, or None",
+        f"{what}; None: {MLP_LR[algorithm]:g}, or {CONV_LR:g} with a conv net (image observations)",
+        True,
+    )
+
+
+def default_lr(algorithm: str, is_image: bool) -> float:
+    """The rate `lr` None stands for: the agent's MLP rate, or CONV_LR for a conv net (see above)."""
+    return CONV_LR if is_image else MLP_LR[algorithm]
+
+
 MODEL_SCHEMA: dict[str, Option] = {
     "fcnet_hiddens": Option(
         [64, 64],
@@ -130,7 +153,7 @@ COMMON_SCHEMA: dict[str, Option] = {
     "batch_size": Option(16, (int,), _positive, "an int >= 1", "simulator steps per partial rollout (per environment)"),
     "gamma": Option(0.99, (float, int), lambda v: 0 < v <= 1, "a number in (0, 1]", "discount factor"),
     "lambda": Option(0.95, (float, int), _unit_interval, "a number in [0, 1]", "GAE lambda (1.0: n-step returns)"),
-    "lr": Option(7e-4, (float, int), _positive, "a number > 0", "Adam learning rate (where a schedule starts)"),
+    "lr": lr_option("a3c", "Adam learning rate (where a schedule starts)"),
     "lr_final": Option(5e-5, (float, int), _positive, "a number > 0", "learning rate reached after lr_decay_steps"),
     "lr_decay_steps": Option(
         0,
@@ -258,7 +281,7 @@ A2C_SCHEMA: dict[str, Option] = {
         "worker gradients per train() call; they are averaged in rounds of num_workers",
     ),
     "batch_size": Option(8, (int,), _positive, "an int >= 1", "simulator steps per partial rollout (per environment)"),
-    "lr": Option(1e-3, (float, int), _positive, "a number > 0", "Adam learning rate"),
+    "lr": lr_option("a2c", "Adam learning rate"),
 }
 
 PPO_SCHEMA: dict[str, Option] = {
@@ -274,7 +297,7 @@ PPO_SCHEMA: dict[str, Option] = {
     "clip_param": Option(0.2, (float, int), _positive, "a number > 0", "PPO's surrogate clip range"),
     "vf_clip_param": Option(None, (float, int), _positive, "a number > 0, or None", "clip value updates to this", True),
     "lambda": Option(0.8, (float, int), _unit_interval, "a number in [0, 1]", "GAE lambda"),
-    "lr": Option(1e-3, (float, int), _positive, "a number > 0", "Adam learning rate (where a schedule starts)"),
+    "lr": lr_option("ppo", "Adam learning rate (where a schedule starts)"),
     "lr_final": Option(1e-5, (float, int), _positive, "a number > 0", "learning rate reached after lr_decay_steps"),
     "entropy_coeff": Option(0.0, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "entropy bonus"),
     "grad_clip": Option(0.5, (float, int), _positive, "a number > 0, or None", "clip gradients to this norm", True),

@@ -164,17 +164,31 @@ def wrap_atari(env: gym.Env) -> gym.Env:
     return FrameStackObservation(env, 4)
 
 
-def make_native_vector_env(env: EnvSpec, env_config: dict[str, Any], num_envs: int) -> Any | None:
+# ale_py's AtariVectorEnv preprocesses as `wrap_atari` does (no-op starts, frame skip 4 with max-pooling,
+# 84x84 grayscale, 4 stacked frames). These make the rest match one wrapped env: rewards stay raw (the
+# losses clip them, per clip_rewards; reported scores must be the game's), no FIRE at reset (the
+# wrappers press none), and one thread per worker, as everywhere else.
+ATARI_VECTOR_SETTINGS = {"reward_clipping": False, "use_fire_reset": False, "num_threads": 1}
+
+
+def make_native_vector_env(
+    env: EnvSpec, env_config: dict[str, Any], num_envs: int, atari_preprocessing: bool = True
+) -> Any | None:
     """gymnasium's own numpy-vectorized `env` (one array op steps all copies), or None if it has none.
 
     Only registered ids whose `vector_entry_point` builds a numpy env with next-step autoreset
-    qualify (CartPole); everything else is stepped one `env.step` at a time.
+    qualify (CartPole; Atari with its preprocessing on); everything else is stepped one `env.step`
+    at a time.
     """
     if not isinstance(env, str):
         return None
     env = check_env_id(env)
     if gym.spec(env).vector_entry_point is None:
         return None
+    if is_atari(env):
+        if not atari_preprocessing:  # AtariVectorEnv always preprocesses: raw frames come one env at a time
+            return None
+        env_config = {**ATARI_VECTOR_SETTINGS, **env_config}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is out of date.*")
         warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -189,5 +203,3 @@ def make_native_vector_env(env: EnvSpec, env_config: dict[str, Any], num_envs: i
         vector_env.close()
         return None
     return vector_env
-
-

@@ -179,7 +179,10 @@ class RolloutWorker:
         self.policy = make_policy(self.spaces, config["model"])
         self.vector_env = None
         if num_envs > 1 and config.get("vectorize_envs", True) and not self.policy.recurrent:
-            self.vector_env = make_native_vector_env(env, config["env_config"], num_envs)
+            self.vector_env = make_native_vector_env(env, config["env_config"], num_envs, self.atari_preprocessing)
+        if self.vector_env is not None and self.vector_env.single_observation_space != first.observation_space:
+            self.vector_env.close()  # it would feed the model other observations than the probe env's
+            self.vector_env = None
         if self.vector_env is not None:
             first.close()
             self.envs = []
@@ -211,7 +214,9 @@ class RolloutWorker:
             self.vector_env.close()
         except Exception:  # noqa: BLE001 - closing a broken environment may fail too
             pass
-        self.vector_env = make_native_vector_env(self.env_spec, self.config["env_config"], self.num_envs)
+        self.vector_env = make_native_vector_env(
+            self.env_spec, self.config["env_config"], self.num_envs, self.atari_preprocessing
+        )
 
     def _reset(self, index: int, seed: int | None = None) -> np.ndarray:
         """Reset one environment; if reset raises, rebuild it and try again, then give up clearly."""

@@ -24,7 +24,7 @@ import numpy as np
 
 import a3c  # noqa: F401 - sets Ray's inline object size before Ray starts
 from a3c.agents.base import Learner
-from a3c.config import A3C_SCHEMA, resolve_config
+from a3c.config import A3C_SCHEMA, default_lr, resolve_config
 from a3c.models import build_model
 from a3c.worker import RolloutWorker
 
@@ -45,7 +45,7 @@ def measure(hiddens: list[int], repeats: int, echo) -> dict[str, float]:
 
     config = resolve_config({"model": {"fcnet_hiddens": hiddens}, "num_workers": 1, "seed": 0}, A3C_SCHEMA)
     model = build_model(4, 2, config["model"])
-    learner = Learner(model, config["lr"], config["grad_clip"])
+    learner = Learner(model, default_lr("a3c", is_image=False), config["grad_clip"])
     params = model.num_params()
     grad = np.random.default_rng(0).normal(size=params).astype(np.float32)
     weights = learner.weights()

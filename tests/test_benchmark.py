@@ -184,3 +184,27 @@ def test_thin_keeps_the_last_point(suite):
     rows = curve([(i, float(i)) for i in range(1, 1001)])
     kept = suite.thin(rows, points=200)
     assert len(kept) <= 201 and kept[0][0] == 1 and kept[-1] == [1000, 10000, 1099, 1000.0]
+
+
+def test_dead_units_counts_relu_units_that_are_zero_for_every_observation(tmp_path):
+    """benchmarks/dead_units.py on a real checkpoint: a row per checkpoint, a share per ReLU layer; a
+    network whose first layer's biases are pushed far below zero reads as 100% dead, no logit spread."""
+    import subprocess
+
+    from a3c import A3CAgent
+
+    agent = A3CAgent({"num_workers": 0, "seed": 0, "model": {"fcnet_hiddens": [16, 8], "fcnet_activation": "relu"}})
+    alive = agent.save(tmp_path / "alive")
+    weights, offset = agent.learner.weights().copy(), 0
+    for name, param in agent.model.named_parameters():  # the flat vector's order
+        if name == "trunk.0.bias":
+            weights[offset : offset + param.numel()] = -1e3
+        offset += param.numel()
+    agent.learner.load_weights(weights)
+    dead = agent.save(tmp_path / "dead")
+    script = Path(__file__).parents[1] / "benchmarks" / "dead_units.py"
+    out = subprocess.run([sys.executable, script, alive, dead, "--steps", "200"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith(f"| {tmp_path}")]
+    assert len(rows) == 2 and "dead, ReLU 2" in out.stdout, out.stdout
+    assert rows[1].split(" | ")[2:4] == ["100%", "100%"] and rows[0].split(" | ")[2] != "100%", rows

@@ -4,9 +4,10 @@ import subprocess
 import sys
 
 import pytest
+from toy_envs import SideEnv
 
-from a3c import DEFAULT_CONFIG, A3CAgent, ConfigError, EnvError
-from a3c.config import A3C_SCHEMA, resolve_config
+from a3c import DEFAULT_CONFIG, A2CAgent, A3CAgent, ConfigError, EnvError
+from a3c.config import A3C_SCHEMA, CONV_LR, MLP_LR, default_lr, resolve_config
 
 
 def test_default_config_is_a_dict_the_tutorial_can_copy_and_assign():
@@ -78,8 +79,17 @@ def test_bad_hidden_sizes_are_rejected():
 
 def test_none_is_allowed_only_where_documented():
     assert resolve_config({"grad_clip": None, "seed": None}, A3C_SCHEMA)["grad_clip"] is None
-    with pytest.raises(ConfigError, match="lr"):
-        resolve_config({"lr": None}, A3C_SCHEMA)
+    with pytest.raises(ConfigError, match="gamma"):
+        resolve_config({"gamma": None}, A3C_SCHEMA)
+
+
+def test_lr_none_is_the_agents_mlp_rate_or_the_conv_rate_for_images():
+    assert resolve_config({}, A3C_SCHEMA)["lr"] is None
+    assert A3CAgent({"num_workers": 0}, "CartPole-v1").config["lr"] == MLP_LR["a3c"] == 7e-4
+    assert A2CAgent({"num_workers": 0}, "CartPole-v1").config["lr"] == MLP_LR["a2c"]
+    assert A3CAgent({"num_workers": 0, "lr": 3e-3}, "CartPole-v1").config["lr"] == 3e-3
+    assert A3CAgent({"num_workers": 0}, lambda c: SideEnv()).config["lr"] == CONV_LR  # images: a conv net
+    assert default_lr("ppo", is_image=True) == default_lr("a3c", is_image=True) == CONV_LR < min(MLP_LR.values())
 
 
 def test_unknown_environment_names_close_matches():

@@ -1,8 +1,10 @@
 """The worker protocol, in process: weights in, gradient and episode stats out."""
 
 import numpy as np
+import pytest
 
 from a3c.config import A3C_SCHEMA, resolve_config
+from a3c.envs import make_native_vector_env
 from a3c.models import build_model
 from a3c.worker import RolloutWorker
 
@@ -91,6 +93,19 @@ def test_vectorized_and_one_by_one_stepping_play_the_same_game():
     means = {k: np.mean(v) for k, v in lengths.items()}
     assert min(len(v) for v in lengths.values()) > 100
     assert abs(means[True] - means[False]) < 0.15 * means[False], means
+
+
+def test_atari_vector_env_reports_the_games_scores_and_is_not_used_without_preprocessing():
+    """ale_py's AtariVectorEnv clips rewards by default: reported scores would be wrong for every game
+    but Pong. It always preprocesses, so raw frames (atari_preprocessing off) must not come from it."""
+    pytest.importorskip("ale_py")
+    vector_env = make_native_vector_env("ALE/SpaceInvaders-v5", {}, 2)
+    vector_env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    rewards = np.concatenate([vector_env.step(rng.integers(0, 6, 2))[1] for _ in range(400)])
+    vector_env.close()
+    assert rewards.max() >= 5, "an alien is worth 5 to 30 points; clipped, every reward would be <= 1"
+    assert make_native_vector_env("ALE/SpaceInvaders-v5", {}, 2, atari_preprocessing=False) is None
 
 
 def test_reward_scale_scales_what_the_losses_see_not_the_reported_rewards():

@@ -25,7 +25,7 @@ from a3c.checkpoint import (
     resolve_checkpoint,
     write_checkpoint,
 )
-from a3c.config import ConfigError, Option, resolve_config, resolve_model, upgrade_saved_config
+from a3c.config import ConfigError, Option, default_lr, resolve_config, resolve_model, upgrade_saved_config
 from a3c.envs import EnvSpec, check_env_id, check_spaces, env_name, is_atari, make_env
 from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
@@ -177,6 +177,8 @@ class Agent:
         self.env = env
         self.env_name = env_name(env)
         self._probe_spaces()
+        if self.config["lr"] is None:
+            self.config["lr"] = default_lr(self.algorithm, self.spaces.encoder.is_image)
         if self.config["seed"] is not None:
             torch.manual_seed(self.config["seed"])
         torch.set_num_threads(1)
@@ -221,7 +223,8 @@ class Agent:
         logger.info(self.spaces.encoder.describe())
         if config["atari_preprocessing"] and is_atari(self.env):
             logger.info(
-                "Atari preprocessing (gymnasium's wrappers): no-op starts, frame skip 4 with max-pooling, "
+                "Atari preprocessing (gymnasium's wrappers; ale_py's vector env for several per worker): no-op "
+                "starts, frame skip 4 with max-pooling, "
                 "84x84 grayscale, 4 stacked frames; rewards clipped to [-1, 1] in the loss "
                 "(config['atari_preprocessing'] = False turns it off)."
             )
