@@ -56,9 +56,10 @@ def _unit_interval(value: Any) -> bool:
 
 PLACEMENT_STRATEGIES = ("auto", "SPREAD", "PACK")
 
-# lr None picks a rate by network. At the MLP rates Adam killed the conv net on ALE/Pong-v5: half the
-# first layer's ReLUs dead for every observation within 64k env steps, all of them by 1.3M, and the
-# policy never moved off uniform; at 2.5e-4 they stay alive (BENCHMARKS.md, Pong).
+# lr None picks a rate by network. At the MLP rates Adam killed the conv net on ALE/Pong-v5: the
+# first layer's filters that are zero for every frame went from 25% at initialization to 44% within
+# 64k env steps and 100% by 1.28M, and the policy never moved off uniform; at 2.5e-4 fewer die (38%
+# at 320k, 56% at 1.28M) and A3C's 30 minutes end at -15.1 (BENCHMARKS.md, "Pong: a conv net that died").
 MLP_LR = {"a3c": 7e-4, "a2c": 1e-3, "ppo": 1e-3}
 CONV_LR = 2.5e-4
 
@@ -75,8 +76,9 @@ def lr_option(algorithm: str, what: str) -> Option:
 
 
 def default_lr(algorithm: str, is_image: bool) -> float:
-    """The rate `lr` None stands for: the agent's MLP rate, or CONV_LR for a conv net (see above)."""
-    return CONV_LR if is_image else MLP_LR[algorithm]
+    """The rate `lr` None stands for: the agent's MLP rate (A3C's for an algorithm of a user's own),
+    or CONV_LR for a conv net (see above)."""
+    return CONV_LR if is_image else MLP_LR.get(algorithm, MLP_LR["a3c"])
 
 
 MODEL_SCHEMA: dict[str, Option] = {

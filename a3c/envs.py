@@ -186,7 +186,9 @@ def make_native_vector_env(
     if gym.spec(env).vector_entry_point is None:
         return None
     if is_atari(env):
-        if not atari_preprocessing:  # AtariVectorEnv always preprocesses: raw frames come one env at a time
+        # AtariVectorEnv always preprocesses (raw frames come one env at a time), and its frameskip is
+        # the wrappers' skip, not the emulator's that a user's env_config sets for the wrapped env
+        if not atari_preprocessing or "frameskip" in env_config:
             return None
         env_config = {**ATARI_VECTOR_SETTINGS, **env_config}
     with warnings.catch_warnings():

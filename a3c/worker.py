@@ -8,6 +8,7 @@ policy's state (zeroed where an episode ends, also inside a rollout).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from a3c.core.returns import compute_gae, normalize_advantages
 from a3c.envs import EnvError, EnvSpec, check_spaces, env_name, is_atari, make_env, make_native_vector_env
 from a3c.filters import ReturnNormalizer, make_filter
 from a3c.policy import LossInputs, State, make_policy, reset_state
+
+logger = logging.getLogger("a3c")
 
 
 @dataclass
@@ -181,7 +184,13 @@ class RolloutWorker:
         if num_envs > 1 and config.get("vectorize_envs", True) and not self.policy.recurrent:
             self.vector_env = make_native_vector_env(env, config["env_config"], num_envs, self.atari_preprocessing)
         if self.vector_env is not None and self.vector_env.single_observation_space != first.observation_space:
-            self.vector_env.close()  # it would feed the model other observations than the probe env's
+            logger.warning(
+                "%s: the vectorized env's observations (%s) differ from one env's (%s); stepping one at a time",
+                env_name(env),
+                self.vector_env.single_observation_space,
+                first.observation_space,
+            )
+            self.vector_env.close()
             self.vector_env = None
         if self.vector_env is not None:
             first.close()

@@ -6,7 +6,7 @@ import sys
 import pytest
 from toy_envs import SideEnv
 
-from a3c import DEFAULT_CONFIG, A2CAgent, A3CAgent, ConfigError, EnvError
+from a3c import DEFAULT_CONFIG, A2CAgent, A3CAgent, ConfigError, EnvError, PPOAgent
 from a3c.config import A3C_SCHEMA, CONV_LR, MLP_LR, default_lr, resolve_config
 
 
@@ -89,7 +89,8 @@ def test_lr_none_is_the_agents_mlp_rate_or_the_conv_rate_for_images():
     assert A2CAgent({"num_workers": 0}, "CartPole-v1").config["lr"] == MLP_LR["a2c"]
     assert A3CAgent({"num_workers": 0, "lr": 3e-3}, "CartPole-v1").config["lr"] == 3e-3
     assert A3CAgent({"num_workers": 0}, lambda c: SideEnv()).config["lr"] == CONV_LR  # images: a conv net
-    assert default_lr("ppo", is_image=True) == default_lr("a3c", is_image=True) == CONV_LR < min(MLP_LR.values())
+    assert PPOAgent({"num_workers": 0}, lambda c: SideEnv()).config["lr"] == CONV_LR < min(MLP_LR.values())
+    assert default_lr("a user's own algorithm", is_image=False) == MLP_LR["a3c"]
 
 
 def test_unknown_environment_names_close_matches():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from a3c.config import A3C_SCHEMA, resolve_config
-from a3c.envs import make_native_vector_env
+from a3c.envs import make_env, make_native_vector_env
 from a3c.models import build_model
 from a3c.worker import RolloutWorker
 
@@ -106,6 +106,18 @@ def test_atari_vector_env_reports_the_games_scores_and_is_not_used_without_prepr
     vector_env.close()
     assert rewards.max() >= 5, "an alien is worth 5 to 30 points; clipped, every reward would be <= 1"
     assert make_native_vector_env("ALE/SpaceInvaders-v5", {}, 2, atari_preprocessing=False) is None
+    assert make_native_vector_env("ALE/SpaceInvaders-v5", {"frameskip": 1}, 2) is None  # the wrappers' skip
+
+
+def test_a_pong_worker_with_several_envs_steps_ales_vector_env_with_one_envs_observations():
+    pytest.importorskip("ale_py")
+    config = resolve_config({"seed": 0, "num_envs_per_worker": 2, "batch_size": 4}, A3C_SCHEMA)
+    worker = RolloutWorker("ALE/Pong-v5", config, worker_index=1)
+    assert worker.vector_env is not None, "the fast path must not fall back silently"
+    assert worker.vector_env.single_observation_space == make_env("ALE/Pong-v5").observation_space
+    spaces = worker.spaces
+    worker.set_weights(build_model(spaces.encoder.shape, spaces.action, config["model"], True).get_flat_weights())
+    assert worker.sample().obs.shape == (4, 2, 4, 84, 84)  # [T, N, 4 stacked frames, 84, 84]
 
 
 def test_reward_scale_scales_what_the_losses_see_not_the_reported_rewards():
