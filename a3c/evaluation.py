@@ -12,7 +12,7 @@ import numpy as np
 from a3c.checkpoint import CheckpointError, read_checkpoint, resolve_checkpoint
 from a3c.config import resolve_model, upgrade_saved_config
 from a3c.envs import EnvError, check_spaces, make_env
-from a3c.filters import MeanStdFilter, NoFilter, RunningStat
+from a3c.filters import MeanStdFilter, NoFilter, saved_filter_stat
 from a3c.policy import make_policy
 from a3c.spaces import upgrade_spaces_dict
 
@@ -46,21 +46,20 @@ class SavedPolicy:
         env = self.make_env()
         self.spaces = check_spaces(env, self.scale_observations)
         env.close()
-        self.policy = make_policy(self.spaces, resolve_model(config["model"]))
-        weights = checkpoint.tensors["weights"].astype(np.float32)
-        if weights.shape != (self.policy.num_params,):
-            raise CheckpointError(f"checkpoint has {weights.size} weights, its model needs {self.policy.num_params}")
-        self.policy.set_flat_weights(weights)
-        self.obs_filter: MeanStdFilter | NoFilter = NoFilter()
-        if "filter.mean" in checkpoint.tensors:
-            self.obs_filter = MeanStdFilter(tuple(checkpoint.tensors["filter.mean"].shape))
-            self.obs_filter.stat = RunningStat.from_state(
-                {
-                    "count": state["extra"]["filter_count"],
-                    "mean": checkpoint.tensors["filter.mean"],
-                    "m2": checkpoint.tensors["filter.m2"],
-                }
+        self.model_config = resolve_model(config["model"])
+        self.policy = make_policy(self.spaces, self.model_config)
+        self.weights = checkpoint.tensors["weights"].astype(np.float32)
+        if self.weights.shape != (self.policy.num_params,):
+            raise CheckpointError(
+                f"checkpoint has {self.weights.size} weights, its model needs {self.policy.num_params}"
             )
+        self.policy.set_flat_weights(self.weights)
+        self.timesteps_total = int(state.get("counters", {}).get("timesteps_total", 0))
+        self.obs_filter: MeanStdFilter | NoFilter = NoFilter()
+        stat = saved_filter_stat(checkpoint.tensors, state.get("extra", {}))
+        if stat is not None:
+            self.obs_filter = MeanStdFilter(tuple(stat.mean.shape))
+            self.obs_filter.stat = stat
 
     def make_env(self, render_mode: str | None = None) -> gym.Env:
         env_config = dict(self.env_config)

@@ -134,6 +134,15 @@ class NoFilter:
         pass
 
 
+def saved_filter_stat(tensors: dict[str, np.ndarray], extra: dict[str, Any]) -> RunningStat | None:
+    """The observation filter's statistics in a checkpoint (as Agent._extra_state writes them), or None."""
+    if "filter.mean" not in tensors:
+        return None
+    return RunningStat.from_state(
+        {"count": extra["filter_count"], "mean": tensors["filter.mean"], "m2": tensors["filter.m2"]}
+    )
+
+
 def filter_name(name: str, is_image: bool) -> str:
     """What config['observation_filter'] means for these observations: 'auto' normalizes all but
     images (uint8 pixels are scaled by the network, and a per-pixel mean would cost more than a step)."""

@@ -7,9 +7,9 @@ found that Adam at the MLP rates killed the conv net on ALE/Pong-v5 (BENCHMARKS.
 
     .venv/bin/python benchmarks/dead_units.py RUN_DIR/checkpoints/checkpoint_000100.safetensors ... --init
 
-The observations come from the checkpoint's own environment (its config's env_config and Atari
-preprocessing) under random actions: `--steps` steps, every 10th kept, through the run's saved
-observation filter if it had one. A conv layer's cell also gives the share of whole filters that are
+The observations come from the checkpoint's own environment, as `a3c evaluate` builds it
+(`SavedPolicy`: its env_config, Atari preprocessing and saved observation filter), under random
+actions: `--steps` steps, every 10th kept. A conv layer's cell also gives the share of whole filters that are
 zero at every position (units of a live filter can be off just where the frame is blank
 background). Prints a markdown table.
 """
@@ -27,43 +27,27 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from a3c.checkpoint import read_checkpoint  # noqa: E402
-from a3c.config import resolve_model, upgrade_saved_config  # noqa: E402
-from a3c.envs import check_spaces, make_env  # noqa: E402
-from a3c.filters import MeanStdFilter, RunningStat  # noqa: E402
+from a3c.checkpoint import CheckpointError  # noqa: E402
+from a3c.evaluation import SavedPolicy  # noqa: E402
 from a3c.models import ActorCritic  # noqa: E402
 
-# What decides the observations a run's policy saw, besides its env id.
-OBS_KEYS = ("env_config", "atari_preprocessing", "scale_observations")
 
-
-def observation_batch(env_id: str, config: dict, steps: int, seed: int) -> tuple[np.ndarray, object]:
-    """Every 10th encoded observation of `steps` random-action steps, and the env's checked spaces."""
-    env = make_env(env_id, config.get("env_config", {}), config.get("atari_preprocessing", True))
+def observation_batch(saved: SavedPolicy, steps: int, seed: int) -> np.ndarray:
+    """Every 10th encoded observation of `steps` random-action steps in the checkpoint's environment."""
+    env = saved.make_env()
     try:
-        spaces = check_spaces(env, config.get("scale_observations", True))
         env.action_space.seed(seed)
         obs, _ = env.reset(seed=seed)
         kept = []
         for t in range(steps):
             obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
             if t % 10 == 0:
-                kept.append(spaces.encoder(obs))
+                kept.append(saved.spaces.encoder(obs))
             if terminated or truncated:
                 obs, _ = env.reset()
     finally:
         env.close()
-    return np.stack(kept), spaces
-
-
-def filtered(obs: np.ndarray, tensors: dict, extra: dict) -> np.ndarray:
-    """`obs` as the run's policy saw them: through its saved MeanStdFilter, if it had one."""
-    if "filter.mean" not in tensors:
-        return obs
-    stats = {"count": extra["filter_count"], "mean": tensors["filter.mean"], "m2": tensors["filter.m2"]}
-    obs_filter = MeanStdFilter(obs.shape[1:])
-    obs_filter.stat = RunningStat.from_state(stats)
-    return obs_filter(obs, update=False)
+    return np.stack(kept)
 
 
 def alive_stats(model: ActorCritic, obs: torch.Tensor) -> dict[str, object]:
@@ -106,26 +90,27 @@ def main() -> int:
     torch.set_num_threads(1)
     rows, batches = [], {}
     for path in args.checkpoints:
-        checkpoint = read_checkpoint(path)
-        state = checkpoint.state
-        config = upgrade_saved_config(state["config"])
-        model_config = resolve_model(config["model"])
-        if state.get("env") is None or model_config["use_lstm"]:
-            print(f"{path}: only checkpoints of a registered env id without an LSTM can be read here", file=sys.stderr)
+        try:
+            saved = SavedPolicy(path)
+        except CheckpointError as error:
+            print(f"{path}: {error}", file=sys.stderr)
             return 2
-        key = json.dumps([state["env"], *(config.get(k) for k in OBS_KEYS)], sort_keys=True, default=str)
+        if saved.model_config["use_lstm"]:
+            print(f"{path}: an LSTM policy; only feed-forward ones can be read here", file=sys.stderr)
+            return 2
+        # what decides the observations a run's policy saw
+        key = json.dumps([saved.env_id, saved.env_config, saved.atari_preprocessing, saved.scale_observations])
         if key not in batches:
-            batches[key] = observation_batch(state["env"], config, args.steps, args.seed)
-        raw, spaces = batches[key]
-        shape, action, is_image = spaces.encoder.shape, spaces.action, spaces.encoder.is_image
-        obs = torch.from_numpy(filtered(raw, checkpoint.tensors, state.get("extra", {})))
+            batches[key] = observation_batch(saved, args.steps, args.seed)
+        obs = torch.from_numpy(saved.obs_filter(batches[key], update=False))
+        shape, action, is_image = saved.spaces.encoder.shape, saved.spaces.action, saved.spaces.encoder.is_image
         if args.init and not rows:
             torch.manual_seed(0)
-            fresh = ActorCritic(shape, action, model_config, is_image)
+            fresh = ActorCritic(shape, action, saved.model_config, is_image)
             rows.append((f"(initial weights, seed 0, as {path.name})", 0, alive_stats(fresh, obs)))
-        model = ActorCritic(shape, action, model_config, is_image)
-        model.set_flat_weights(checkpoint.tensors["weights"])
-        rows.append((str(path), int(state["counters"]["timesteps_total"]), alive_stats(model, obs)))
+        model = ActorCritic(shape, action, saved.model_config, is_image)
+        model.set_flat_weights(saved.weights)
+        rows.append((str(path), saved.timesteps_total, alive_stats(model, obs)))
     layers = max(len(row["dead"]) for _, _, row in rows)
     envs = sorted({json.loads(key)[0] for key in batches})
     print(f"observations: every 10th of {args.steps} random-action steps of {', '.join(envs)}\n")

@@ -29,7 +29,7 @@ from a3c.config import ConfigError, Option, default_lr, resolve_config, resolve_
 from a3c.envs import EnvSpec, check_env_id, check_spaces, env_name, is_atari, make_env
 from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
-from a3c.filters import MeanStdFilter, ReturnNormalizer, RunningStat, make_filter
+from a3c.filters import MeanStdFilter, ReturnNormalizer, RunningStat, make_filter, saved_filter_stat
 from a3c.models import ActionDistribution, ActorCritic
 from a3c.policy import State, make_policy
 from a3c.result import EpisodeTracker, TrainResult
@@ -366,9 +366,7 @@ class Agent:
 
     def _load_extra_state(self, tensors: dict[str, np.ndarray], state: dict[str, Any]) -> None:
         if isinstance(self.obs_filter, MeanStdFilter) and "filter.mean" in tensors:
-            self.obs_filter.stat = RunningStat.from_state(
-                {"count": state["filter_count"], "mean": tensors["filter.mean"], "m2": tensors["filter.m2"]}
-            )
+            self.obs_filter.stat = saved_filter_stat(tensors, state)
         if self.return_filter is not None and "returns" in state:
             self.return_filter.stat = RunningStat.from_state(state["returns"])
 
