@@ -99,8 +99,7 @@ def trainable(algorithm: str) -> type:
             (Path(checkpoint_dir) / ORIGIN_FILE).write_text(json.dumps(origin))
 
         def load_checkpoint(self, checkpoint_dir: str) -> None:
-            self.agent.restore(latest_checkpoint(checkpoint_dir))
-            _apply_configured_lr(self.agent)
+            self.agent.restore(latest_checkpoint(checkpoint_dir))  # at this trial's lr (PBT perturbs it)
             origin_file = Path(checkpoint_dir) / ORIGIN_FILE
             if origin_file.is_file():
                 self.checkpoint_origin = json.loads(origin_file.read_text())["trial_id"]
@@ -110,17 +109,6 @@ def trainable(algorithm: str) -> type:
 
     AgentTrainable.__name__ = AgentTrainable.__qualname__ = f"{algorithm.upper()}Trainable"
     return AgentTrainable
-
-
-def _apply_configured_lr(agent: Any) -> None:
-    """After a restore, the learning rate of this trial's config, not the saved optimizer's.
-
-    PBT explores by restoring a better trial's checkpoint under a perturbed config: the new lr must
-    win. With lr_decay_steps > 0 every train() sets the annealed rate from the config anyway.
-    """
-    for group in agent.learner.optimizer.param_groups:
-        group["lr"] = float(agent.config["lr"])
-    agent.learner.update_lr(agent.timesteps_total)
 
 
 # -- the sweep behind `a3c tune` -----------------------------------------------------------------

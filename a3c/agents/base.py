@@ -84,13 +84,14 @@ class Learner:
         self.lr_decay_steps = lr_decay_steps
 
     def update_lr(self, timesteps: int) -> float:
-        """Anneal linearly from lr to lr_final over lr_decay_steps env steps; return the lr in use."""
-        if self.lr_decay_steps > 0:
-            fraction = min(1.0, timesteps / self.lr_decay_steps)
-            lr = self.lr_start + fraction * (self.lr_final - self.lr_start)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-        return float(self.optimizer.param_groups[0]["lr"])
+        """Set the config's rate for `timesteps` env steps (lr, annealed linearly to lr_final over
+        lr_decay_steps) and return it. The config is the one source: a restore under a changed lr
+        (PBT's perturbed trial, `from_checkpoint(path, lr=...)`) takes the new rate."""
+        fraction = min(1.0, timesteps / self.lr_decay_steps) if self.lr_decay_steps > 0 else 0.0
+        lr = self.lr_start + fraction * (self.lr_final - self.lr_start)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return float(lr)
 
     def apply_gradient(self, flat_grad: np.ndarray) -> float:
         """Apply one flat gradient, clipped to grad_clip; return its global norm before clipping."""
@@ -142,15 +143,15 @@ class Learner:
         tensors = {f"adam.{key}": value.detach().numpy().copy().reshape(-1) for key, value in state.items()}
         return tensors, {"lr": self.optimizer.param_groups[0]["lr"]}
 
-    def load_state(self, tensors: dict[str, np.ndarray], scalars: dict[str, Any]) -> None:
+    def load_state(self, tensors: dict[str, np.ndarray]) -> None:
+        """Optimizer moments from a checkpoint. Its saved lr is not loaded: the caller sets the
+        config's with update_lr."""
         moments = {key[len("adam.") :]: value for key, value in tensors.items() if key.startswith("adam.")}
         if moments:
             self.optimizer.state[self.flat] = {
                 key: torch.from_numpy(value.copy()).reshape(() if key == "step" else self.flat.shape)
                 for key, value in moments.items()
             }
-        for group in self.optimizer.param_groups:
-            group["lr"] = float(scalars["lr"])
 
     def load_weights(self, flat: np.ndarray) -> None:
         with torch.no_grad():
@@ -420,10 +421,11 @@ class Agent:
         if problems:
             raise CheckpointError("checkpoint does not fit this agent: " + "; ".join(problems))
         self._replace_weights(weights)
-        self.learner.load_state(checkpoint.tensors, state["optimizer"])
+        self.learner.load_state(checkpoint.tensors)
         counters = state["counters"]
         self.iteration = int(counters["training_iteration"])
         self.timesteps_total = int(counters["timesteps_total"])
+        self.learner.update_lr(self.timesteps_total)
         self.time_total_s = float(counters["time_total_s"])
         self.weights_version = int(counters["weights_version"])
         self.episodes.load_state(state["episodes"])
