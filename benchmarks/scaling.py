@@ -82,8 +82,10 @@ def main() -> None:
 
     echo = Echo.remote()
     rows = {name: measure(hiddens, args.repeats, echo) for name, hiddens in SIZES.items()}
-    print("| model | parameters | bytes per gradient (each way) | apply ms | snapshot ms | transport ms "
-          "| driver ms per gradient | driver gradients/s | worker task 16x1 ms | worker task 16x16 ms |")
+    print(
+        "| model | parameters | bytes per gradient (each way) | apply ms | snapshot ms | transport ms "
+        "| driver ms per gradient | driver gradients/s | worker task 16x1 ms | worker task 16x16 ms |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, row in rows.items():
         driver_ms = row["apply_ms"] + row["snapshot_ms"] + row["transport_ms"]

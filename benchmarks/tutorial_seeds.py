@@ -71,8 +71,7 @@ def main() -> None:
     ]
     print(f"\n{args.env}, tutorial config, {args.iterations} iterations, target {target}")
     print(
-        "| defaults | seed | final reward | best | first iteration >= target | env steps | build s | wall s "
-        "| steps/s |"
+        "| defaults | seed | final reward | best | first iteration >= target | env steps | build s | wall s | steps/s |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:

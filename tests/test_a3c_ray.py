@@ -82,7 +82,7 @@ def test_ray_started_before_importing_a3c_is_reported():
     import sys
 
     code = (
-        "import ray; ray.init(address=\"local\", include_dashboard=False, num_cpus=1)\n"
+        'import ray; ray.init(address="local", include_dashboard=False, num_cpus=1)\n'
         "import a3c; from a3c import A3CAgent\n"
         "A3CAgent({'num_workers': 1, 'model': {'fcnet_hiddens': [8]}}, 'CartPole-v0').stop()\n"
     )

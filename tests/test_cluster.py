@@ -191,6 +191,7 @@ def test_the_example_cluster_config_is_valid_for_rays_cluster_launcher():
     schema = json.loads((Path(ray.__file__).parent / "autoscaler" / "ray-schema.json").read_text())
     config = yaml.safe_load((Path(__file__).parents[1] / "examples" / "cluster" / "onprem.yaml").read_text())
     jsonschema.validate(config, schema)
-    assert all("RAY_AUTH_MODE=token ray start" in command[-1] for command in (
-        config["head_start_ray_commands"], config["worker_start_ray_commands"]
-    ))
+    assert all(
+        "RAY_AUTH_MODE=token ray start" in command[-1]
+        for command in (config["head_start_ray_commands"], config["worker_start_ray_commands"])
+    )

@@ -52,7 +52,11 @@ def test_workers_created_inside_a_placement_group_go_into_it(ray_session):
 
 def a3c_cli(*args: str, cwd, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "a3c.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600,
+        [sys.executable, "-m", "a3c.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
         env={**os.environ, **env},
     )
 
@@ -60,8 +64,24 @@ def a3c_cli(*args: str, cwd, **env: str) -> subprocess.CompletedProcess:
 def test_a3c_tune_runs_an_asha_sweep_of_two_trials_and_reports_the_best_config_and_checkpoint(tmp_path):
     settings = [f"--set={key}={json.dumps(value)}" for key, value in SMALL_TRIAL.items() if key != "num_workers"]
     sweep = a3c_cli(
-        "tune", "CartPole-v0", "--agent", "a3c", "--search", "lr=[1e-4,1e-2]", "--samples", "2",
-        "--scheduler", "asha", "--iterations", "3", "--workers", "2", "--out", "sweep", *settings, cwd=tmp_path,
+        "tune",
+        "CartPole-v0",
+        "--agent",
+        "a3c",
+        "--search",
+        "lr=[1e-4,1e-2]",
+        "--samples",
+        "2",
+        "--scheduler",
+        "asha",
+        "--iterations",
+        "3",
+        "--workers",
+        "2",
+        "--out",
+        "sweep",
+        *settings,
+        cwd=tmp_path,
     )
     assert sweep.returncode == 0, sweep.stderr[-3000:]
     summary = json.loads((tmp_path / "sweep" / "summary.json").read_text())
@@ -88,7 +108,10 @@ def test_a3c_tune_without_ray_tune_names_the_extra_to_install(tmp_path):
     code = "import sys; sys.modules['ray.tune'] = None; from a3c.cli import main; main()"
     result = subprocess.run(
         [sys.executable, "-c", code, "tune", "CartPole-v0", "--search", "lr=[1e-3]"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
