@@ -59,7 +59,7 @@ PLACEMENT_STRATEGIES = ("auto", "SPREAD", "PACK")
 # lr None picks a rate by network. At the MLP rates Adam killed the conv net on ALE/Pong-v5: the
 # first layer's filters that are zero for every frame went from 25% at initialization to 44% within
 # 64k env steps and 100% by 1.28M, and the policy never moved off uniform; at 2.5e-4 fewer die (38%
-# at 320k, 56% at 1.28M) and A3C's 30 minutes end at -15.1 (BENCHMARKS.md, "Pong: a conv net that died").
+# at 320k, 56% at 1.28M) and A3C reaches -14.3 in 30 minutes, SB3 -20.0 (BENCHMARKS.md, "Pong: a conv net that died").
 MLP_LR = {"a3c": 7e-4, "a2c": 1e-3, "ppo": 1e-3}
 CONV_LR = 2.5e-4
 
