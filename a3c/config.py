@@ -117,7 +117,13 @@ MODEL_SCHEMA: dict[str, Option] = {
     "use_lstm": Option(False, (bool,), None, "True or False", "an LSTM on top of the encoder (recurrent policy)"),
     "lstm_cell_size": Option(256, (int,), lambda v: v > 0, "an int >= 1", "LSTM hidden size"),
     "log_std_init": Option(
-        0.0, (float, int), math.isfinite, "a finite number", "initial log-std of the Gaussian policy (Box actions)"
+        None,
+        (float, int),
+        math.isfinite,
+        "a finite number, or None",
+        "initial log-std of the Gaussian policy (Box actions); None: a std of half the Box's half-range "
+        "per dimension (0.5 on [-1, 1], 1 on [-2, 2]; 1 where unbounded)",
+        True,
     ),
 }
 

@@ -36,9 +36,9 @@ def default_conv_filters(image_shape: tuple[int, ...]) -> list[list[int]]:
 class LogStd(nn.Module):
     """The Gaussian's log-std, in a module of its own so that it comes last in `parameters()`."""
 
-    def __init__(self, dim: int, init: float):
+    def __init__(self, init: np.ndarray):
         super().__init__()
-        self.log_std = nn.Parameter(torch.full((dim,), float(init)))
+        self.log_std = nn.Parameter(torch.as_tensor(np.asarray(init, dtype=np.float32)).clone())
 
 
 class ActorCritic(nn.Module):
@@ -62,7 +62,10 @@ class ActorCritic(nn.Module):
             width = self.lstm.hidden_size
         self.policy_head = _init(nn.Linear(width, action.param_size), 0.01)
         self.value_head = _init(nn.Linear(width, 1), 1.0)
-        self.log_std = LogStd(action.sizes[0], model.get("log_std_init", 0.0)) if action.kind == "gaussian" else None
+        self.log_std = None
+        if action.kind == "gaussian":
+            init = model.get("log_std_init")
+            self.log_std = LogStd(action.initial_log_std() if init is None else np.full(action.sizes[0], init))
 
     def _encoder(self) -> tuple[nn.Sequential, int]:
         if not self.is_image:

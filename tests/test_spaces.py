@@ -61,6 +61,18 @@ def test_action_specs_and_what_the_env_receives():
     assert shifted.to_env(np.int64(0)) == -1
 
 
+def test_a_gaussians_starting_std_is_half_the_boxs_half_range_unless_configured():
+    from a3c.models import ActorCritic
+
+    box = make_action_spec(gym.spaces.Box(np.array([-1.0, -2.0, -np.inf]), np.array([1.0, 2.0, np.inf])))
+    np.testing.assert_allclose(np.exp(box.initial_log_std()), [0.5, 1.0, 1.0])  # unbounded: std 1
+    model = {"fcnet_hiddens": [8], "fcnet_activation": "tanh", "vf_share_layers": True}
+    default = ActorCritic((2,), box, {**model, "log_std_init": None})
+    np.testing.assert_allclose(default.log_std.log_std.detach().numpy(), box.initial_log_std())
+    configured = ActorCritic((2,), box, {**model, "log_std_init": -0.3})
+    np.testing.assert_allclose(configured.log_std.log_std.detach().numpy(), [-0.3] * 3)
+
+
 class TextEnv(gym.Env):
     observation_space = gym.spaces.Text(5)
     action_space = gym.spaces.Discrete(2)
