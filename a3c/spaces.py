@@ -267,9 +267,9 @@ class ActionSpec:
     def initial_log_std(self) -> np.ndarray:
         """A Gaussian's starting log-std per dimension: half the Box's half-range (1 where unbounded).
 
-        Measured on 2026-11-27 (BENCHMARKS.md, "A Gaussian's starting std"): a std of 1 on
-        HalfCheetah-v5's [-1, 1] clipped most of the exploration and none of 3 seeds reached 1,500;
-        0.37-0.61 reached it in 2 of 3 each, while on Pendulum-v1's [-2, 2] a std of 1 was the fastest.
+        Measured on 2026-11-27 (BENCHMARKS.md, "A Gaussian's starting std"): with a std of 1 on
+        HalfCheetah-v5's [-1, 1], a third of the samples are clipped and 0 of 3 seeds reached 1,500;
+        at 0.5, 5 of 5. On Pendulum-v1's [-2, 2] a std of 1 was faster than 0.61 or 0.37.
         """
         half_range = (np.asarray(self.high, np.float64) - np.asarray(self.low, np.float64)) / 2
         bounded = np.isfinite(half_range) & (half_range > 0)
