@@ -273,7 +273,7 @@ class ActionSpec:
         """
         half_range = (np.asarray(self.high, np.float64) - np.asarray(self.low, np.float64)) / 2
         bounded = np.isfinite(half_range) & (half_range > 0)
-        return np.where(bounded, np.log(0.5 * np.where(bounded, half_range, 2.0)), 0.0).astype(np.float32)
+        return np.log(np.where(bounded, 0.5 * half_range, 1.0)).astype(np.float32)
 
     def to_env(self, action: np.ndarray) -> Any:
         """What the environment accepts: an int, an int array, or the Gaussian sample clipped to the Box."""

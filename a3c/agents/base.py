@@ -138,7 +138,8 @@ class Learner:
         return self.flat.detach().numpy()
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Optimizer moments as arrays, and its scalar settings, for a checkpoint."""
+        """Optimizer moments as arrays, and its scalar settings, for a checkpoint (the lr is there
+        for a reader; `Agent.restore` sets the config's)."""
         state = self.optimizer.state.get(self.flat, {})
         tensors = {f"adam.{key}": value.detach().numpy().copy().reshape(-1) for key, value in state.items()}
         return tensors, {"lr": self.optimizer.param_groups[0]["lr"]}
