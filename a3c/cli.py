@@ -337,17 +337,6 @@ def _finish_iteration_on_ctrl_c() -> threading.Event:
     return interrupted
 
 
-def _finish_saving_on_ctrl_c() -> None:
-    """Once the loop is over, a Ctrl-C only says that the run is being saved. Raised there, a
-    KeyboardInterrupt would escape the save, the close or the exit itself (seen in CI: the first
-    Ctrl-C before the first iteration, the second during the save that follows)."""
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        console.print("Ctrl-C: already stopping; saving the run", markup=False, emoji=False, highlight=False)
-
-    signal.signal(signal.SIGINT, on_sigint)
-
-
 def _train_loop(
     trainer: Any,
     directory: Path,
@@ -418,16 +407,13 @@ def _train_loop(
                 if checkpoint_every and trainer.iteration % checkpoint_every == 0:
                     save()
                 stopped = _stop_reason(stop, trainer.iteration, result.episode_reward_mean, result.time_total_s)
-        _finish_saving_on_ctrl_c()
     except FAILURES:
-        _finish_saving_on_ctrl_c()
         path = save()  # nothing learned so far is lost
         trainer.stop()
         logger.close()
         console.print(f"saved {path} before stopping; resume with: a3c train --resume {directory}", soft_wrap=True)
         raise
     except KeyboardInterrupt:  # a second Ctrl-C: stop now; the run's files may miss this iteration's row
-        _finish_saving_on_ctrl_c()
         path = save()
         trainer.stop()
         console.print(
