@@ -767,7 +767,13 @@ def _print_sweep(summary: Any, agent: str, env: str) -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # Everything is saved and closed: only the interpreter's teardown is left, where Python has
+        # put the default SIGINT action back, so a late second Ctrl-C killed the process (exit -2
+        # instead of 130; seen in a fresh-clone CI run when the first landed before iteration 1).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":
