@@ -13,14 +13,16 @@ examples/tuned/mountaincar.yaml (a3c_tuned). The Pong mode runs a3c, sb3_ppo_zoo
 seed each, for 30 minutes of wall time, and reports the best 100-episode mean and env steps/s.
 
 Per run, wall clock from construction: time and env steps until the mean of the last 100 training
-episodes first reaches the threshold, the final 100-episode mean, the best one, and the collapse check
-(`collapse`). A run ends at its row's cap (seconds; HalfCheetah-v5 also at 1M env steps), or once it
-has trained --after-solve times as long again as it took to reach the threshold (default 1: its last
-half is after solving, so the collapse check looks at life after solving), whichever comes first.
-Entrants' runs are interleaved (`run_order`) so that drift of this shared machine's speed hits all alike.
+episodes first reaches the threshold, the final 100-episode mean, the best one, the collapse check
+(`collapse_drop`: any fall in the last quarter) and how far the run ends below its best. A run ends at
+its row's cap (seconds; HalfCheetah-v5 also at 1M env steps), or once it has trained --after-solve
+times as long again as it took to reach the threshold (default 1: its last half is after solving, so
+the collapse check looks at life after solving), whichever comes first. Entrants' runs are interleaved
+(`run_order`) so that drift of this shared machine's speed hits all alike.
 
 Writes benchmarks/results/suite.{json,md} (--quick: suite_quick.*, --pong: suite_pong.*; --out to
-change). Figures are wall-clock on shared cores: run it on an otherwise idle machine.
+change; --report JSON rewrites a finished run's Markdown). Figures are wall-clock on shared cores: run
+it on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -340,7 +342,8 @@ def row_table(result: dict[str, Any]) -> str:
         f"Cap {cap} per run, wall clock from construction{after}. Median time only where every seed reached "
         f"the threshold. Collapse: the 100-episode mean fell, in the run's last quarter, more than "
         f"{result['collapse_limit']:,.1f} (10% of the scale {result['scale']:,.0f}, {scale}) below the best it "
-        f"had reached so far."
+        f"had reached so far. Ended below best: how far the final 100-episode mean is below the best (the "
+        f"largest of the seeds; in how many more than {result['collapse_limit']:,.1f})."
     )
     header = [
         "entrant",
@@ -350,6 +353,7 @@ def row_table(result: dict[str, Any]) -> str:
         "final reward (median)",
         "best 100-ep mean (median [min-max])",
         "collapsed (max drop)",
+        "ended below best (max)",
         "env steps/s (median)",
     ]
     lines = [title, "", note, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -368,10 +372,20 @@ def row_table(result: dict[str, Any]) -> str:
             fmt(_median([r["final_reward"] for r in runs])),
             best,
             f"{s['collapsed']}/{s['seeds']} ({fmt(max(drops)) if drops else '-'})",
+            ended_below_best(runs, result["collapse_limit"]),
             fmt(_median([r["env_steps_per_s"] for r in runs]), 0),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def ended_below_best(runs: list[dict[str, Any]], limit: float) -> str:
+    """The looser reading of issue 13's collapse target: does a run *end* more than the limit below its
+    best? "n/seeds (largest gap)"; a run that dipped and came back counts in `collapsed` but not here."""
+    gaps = [r["best_reward"] - r["final_reward"] for r in runs if None not in (r["best_reward"], r["final_reward"])]
+    if not gaps:
+        return "-"
+    return f"{sum(g > limit for g in gaps)}/{len(runs)} ({fmt(max(gaps))})"
 
 
 def pong_lines(result: dict[str, Any]) -> list[str]:
@@ -463,6 +477,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     mode.add_argument("--quick", action="store_true", help="CartPole-v1 and Pendulum-v1, 1 seed, 30 s caps")
     mode.add_argument("--pong", action="store_true", help="ALE/Pong-v5, 30 minutes per entrant, one seed")
     mode.add_argument("--random-baselines", action="store_true", help="print each row's random-policy score")
+    mode.add_argument(
+        "--report", type=Path, metavar="JSON", help="only rewrite the Markdown report of a finished run's JSON"
+    )
     parser.add_argument("--rows", nargs="+", metavar="ENV", help="only these environments (default: all)")
     parser.add_argument("--entrants", nargs="+", metavar="NAME", help="only these entrants (default: all)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per entrant (default 3; --quick, --pong: 1)")
@@ -475,6 +492,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default benchmarks/results/suite*.json)")
     args = parser.parse_args(argv)
+    if args.report is not None and not args.report.is_file():
+        parser.error(f"--report: no such file {args.report}")
     if args.seeds is None:
         args.seeds = 1 if args.quick or args.pong else 3
     if args.out is None:
@@ -500,6 +519,10 @@ def selected_rows(args: argparse.Namespace) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.report:
+        write_report(json.loads(args.report.read_text()), args.report)
+        print(f"Wrote {args.report.with_suffix('.md')}")
+        return
     if args.random_baselines:
         for row in ROWS:
             problem = missing_extra(row.env_id)

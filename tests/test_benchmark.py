@@ -180,6 +180,37 @@ def test_caps_fit_the_issues_budgets(suite):
     assert suite.PONG.cap_s * len(suite.entrants_for(suite.PONG, with_sb3=True, pong=True)) <= 90 * 60
 
 
+def test_ended_below_best_counts_runs_that_end_past_the_limit_not_dips_they_came_back_from(suite):
+    runs = [
+        {"best_reward": 500.0, "final_reward": 500.0},
+        {"best_reward": 480.0, "final_reward": 420.0},  # ends 60 below its best: past a limit of 45
+        {"best_reward": 490.0, "final_reward": 450.0},  # 40: within it
+    ]
+    assert suite.ended_below_best(runs, limit=45.0) == "1/3 (60.0)"
+    assert suite.ended_below_best([{"best_reward": None, "final_reward": None}], limit=45.0) == "-"
+
+
+def test_report_rewrites_the_markdown_of_a_saved_run(suite, tmp_path):
+    row = suite.Row("CartPole-v1", 475.0, random_score=25.0, cap_s=60.0)
+    run = {"seed": 0, "error": None, **suite.outcome(curve([(20, 480), (60, 400)], episodes=120), row, 1000, 60.0)}
+    summary = {"solved": 1, "seeds": 1, "median_s": 20.0, "min_s": 20.0, "max_s": 20.0, "median_steps": 10}
+    result = {
+        **{"env_id": row.env_id, "threshold": 475.0, "scale": row.scale, "collapse_limit": 45.0, "cap_s": 60.0},
+        **{"max_env_steps": None, "after_solve": 1.0, "target": None},
+        "entrants": {"a3c": {**summary, "collapsed": 1, "runs": [run]}},
+    }
+    machine = dict.fromkeys(["cpu_model", "cores", "python", "torch", "ray", "gymnasium"], "x")
+    data = {"date": "d", "command": "c", "machine": machine, "skipped": [], "rows": [result]}
+    saved = tmp_path / "suite.json"
+    saved.write_text(suite.json.dumps(data))
+    suite.main(["--report", str(saved)])
+    table = saved.with_suffix(".md").read_text()
+    assert "| a3c | 1/1 | 20.0 [20.0-20.0] |" in table and "| 1/1 (80.0) | 1/1 (80.0) |" in table
+    assert suite.json.loads(saved.read_text()) == data
+    with pytest.raises(SystemExit):
+        suite.parse_args(["--report", str(tmp_path / "missing.json")])
+
+
 def test_thin_keeps_the_last_point(suite):
     rows = curve([(i, float(i)) for i in range(1, 1001)])
     kept = suite.thin(rows, points=200)
