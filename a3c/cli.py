@@ -1,4 +1,4 @@
-"""The `a3c` command: train, evaluate, plot.
+"""The `a3c` command: train, evaluate, plot, compare, tune.
 
 Bad input (unknown environment or config key, unreadable file, a file that is not a checkpoint, an
 output that cannot be written) ends with one line on stderr and exit status 2; `--debug` shows the
@@ -650,7 +650,11 @@ def tune_command(
     agent: Annotated[str, typer.Option(help="algorithm: " + ", ".join(AGENTS))] = "a3c",
     search: Annotated[
         list[str] | None,
-        typer.Option(help=escape("key=[v1,v2,...] (one per trial) or key=loguniform(a,b) / uniform(a,b); repeatable")),
+        typer.Option(
+            help=escape(
+                "key=[v1,v2,...] (one per trial) or key=loguniform(a,b) / uniform(a,b) / randint(a,b); repeatable"
+            )
+        ),
     ] = None,
     samples: Annotated[int, typer.Option(help="trials (samples of the search space)")] = 4,
     scheduler: Annotated[str, typer.Option(help="asha (stop bad trials early) or pbt (population-based)")] = "asha",

@@ -258,9 +258,9 @@ COMMON_SCHEMA: dict[str, Option] = {
         (str,),
         lambda v: v in PLACEMENT_STRATEGIES,
         "'auto', 'SPREAD' or 'PACK'",
-        "where Ray places workers: SPREAD over the nodes in turn, PACK on the driver's node until it is full; "
-        "auto: SPREAD when the cluster has several nodes with CPUs, PACK on one (inside a Ray Tune trial: its "
-        "placement group)",
+        "where Ray places workers: SPREAD over the nodes in proportion to their CPUs, PACK on the driver's node "
+        "until it is full; auto: SPREAD when the cluster has several nodes with CPUs, PACK on one (inside a Ray "
+        "Tune trial: its placement group)",
     ),
     "num_cpus_per_worker": Option(
         None,

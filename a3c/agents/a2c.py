@@ -22,8 +22,8 @@ def average_gradients(results: list[GradientResult]) -> np.ndarray:
 
 
 class A2CAgent(Agent):
-    """One train() call samples as much as A3C's: grads_per_step worker gradients, averaged in
-    synchronous rounds of num_workers."""
+    """One train() call applies grads_per_step worker gradients, like A3C's, averaged in synchronous
+    rounds of num_workers (with A2C's batch_size of 8, half A3C's env steps by default)."""
 
     schema = A2C_SCHEMA
     algorithm = "a2c"
