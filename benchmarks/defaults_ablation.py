@@ -54,6 +54,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no observation filter": {"observation_filter": "NoFilter"},
     "shared trunk": {"model": {"vf_share_layers": True}},
     "lr 3e-4": {"lr": 3e-4},
+    "lr 7e-4": {"lr": 7e-4},
+    "batch 16": {"batch_size": 16},
+    "batch 16, lr 7e-4": {"batch_size": 16, "lr": 7e-4},  # A3C's for A2C
     "batch 32": {"batch_size": 32},
     "batch 32, lr 3e-4": {"batch_size": 32, "lr": 3e-4},
     "grad_clip 0.5": {"grad_clip": 0.5},
