@@ -48,8 +48,9 @@ bench: $(BENCH_STAMP)
 bench-quick: $(BENCH_STAMP)
 	$(PY) benchmarks/run.py --quick
 
-# benchmarks/suite.py (issue 13): defaults against Stable-Baselines3 on five environments (Pong: `make suite-pong`); needs the
-# environment extras too (rows whose extra is missing are skipped with one line).
+# benchmarks/suite.py (issue 13): defaults against Stable-Baselines3 on five environments (Pong:
+# `make suite-pong`); needs the environment extras too (rows whose extra is missing are skipped with
+# one line).
 SUITE_STAMP := $(VENV)/.suite-installed
 
 $(SUITE_STAMP): $(STAMP)
