@@ -47,6 +47,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "2 workers x 8 envs, lr 1.4e-3": {"lr": 1.4e-3},
     "entropy 0.01": ENTROPY_BEFORE,
     "entropy 0": {"entropy_coeff": 0.0},
+    "entropy 1e-4": {"entropy_coeff": 1e-4},  # the A3C paper's for continuous control
     "entropy 0.01, normalize_advantages": {**ENTROPY_BEFORE, "normalize_advantages": True},
     "entropy 0.01, grad_clip 0.5": {**ENTROPY_BEFORE, "grad_clip": 0.5},
     "entropy 0.01, lr to 7e-5 over 1M steps": {**ENTROPY_BEFORE, "lr_decay_steps": 1_000_000, "lr_final": 7e-5},
@@ -55,8 +56,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "shared trunk": {"model": {"vf_share_layers": True}},
     "lr 3e-4": {"lr": 3e-4},
     "lr 7e-4": {"lr": 7e-4},
+    "lr 1e-3": {"lr": 1e-3},
     "batch 16": {"batch_size": 16},
     "batch 16, lr 7e-4": {"batch_size": 16, "lr": 7e-4},  # A3C's for A2C
+    "batch 8, lr 1e-3": {"batch_size": 8, "lr": 1e-3},  # A2C's for A3C
     "batch 32": {"batch_size": 32},
     "batch 32, lr 3e-4": {"batch_size": 32, "lr": 3e-4},
     "grad_clip 0.5": {"grad_clip": 0.5},

@@ -239,3 +239,39 @@ def test_dead_units_counts_relu_units_that_are_zero_for_every_observation(tmp_pa
     rows = [line for line in out.stdout.splitlines() if line.startswith(f"| {tmp_path}")]
     assert len(rows) == 2 and "dead, ReLU 2" in out.stdout, out.stdout
     assert rows[1].split(" | ")[2:4] == ["100%", "100%"] and rows[0].split(" | ")[2] != "100%", rows
+
+
+def test_halfcheetah_probe_reads_the_means_past_the_bounds_of_a_real_checkpoint(tmp_path):
+    """benchmarks/halfcheetah_probe.py on real HalfCheetah-v5 checkpoints: a fresh policy's means (about
+    0) are never past the Box's bounds; one whose mean bias is pushed to +5 is past them at every step."""
+    pytest.importorskip("mujoco")
+    import subprocess
+
+    from a3c import A3CAgent
+
+    agent = A3CAgent({"num_workers": 0, "seed": 0, "model": {"fcnet_hiddens": [16]}}, "HalfCheetah-v5")
+    fresh = agent.save(tmp_path / "fresh")
+    weights, offset = agent.learner.weights().copy(), 0
+    for name, param in agent.model.named_parameters():  # the flat vector's order
+        if name == "policy_head.bias":
+            weights[offset : offset + param.numel()] = 5.0
+        offset += param.numel()
+    agent.learner.load_weights(weights)
+    saturated = agent.save(tmp_path / "saturated")
+    script = Path(__file__).parents[1] / "benchmarks" / "halfcheetah_probe.py"
+    out = subprocess.run([sys.executable, script, fresh, saturated], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split(" | ") for line in out.stdout.splitlines() if line.startswith(f"| {tmp_path}")]
+    assert len(rows) == 4, out.stdout  # the two rows as they come, then the table again
+    past_fresh, past_saturated = rows[0][-1].rstrip(" |").split(), rows[1][-1].rstrip(" |").split()
+    assert past_fresh == ["0.00"] * 6 and past_saturated == ["1.00"] * 6, rows
+    on_back = float(rows[0][-2])
+    assert 0.0 <= on_back <= 1.0
+
+
+def test_halfcheetah_probe_asks_for_checkpoints_or_seeds():
+    import subprocess
+
+    script = Path(__file__).parents[1] / "benchmarks" / "halfcheetah_probe.py"
+    out = subprocess.run([sys.executable, script], capture_output=True, text=True)
+    assert out.returncode == 2 and "give checkpoints to probe, or --seeds N" in out.stderr, out.stderr
