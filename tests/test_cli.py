@@ -82,7 +82,7 @@ def test_train_writes_the_run_directory_then_resume_continues_it(tmp_path):
     assert rows["stopped by"] == "3 iterations" and rows["iterations"] == "3"
     config = json.loads((run / "config.json").read_text())
     assert config["grads_per_step"] == 10 and config["model"]["fcnet_hiddens"] == [16]
-    assert config["lr"] == 7e-4, "config.json says what lr None stood for"
+    assert config["lr"] == 1.4e-3, "config.json says what lr None stood for"
     assert len((run / "result.json").read_text().splitlines()) == 3
     assert list(run.glob("events.out.tfevents.*")), "TensorBoard events are written"
     assert sorted(p.name for p in (run / "checkpoints").glob("*.safetensors"))[-1] == "checkpoint_000003.safetensors"

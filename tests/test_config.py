@@ -85,7 +85,7 @@ def test_none_is_allowed_only_where_documented():
 
 def test_lr_none_is_the_agents_mlp_rate_or_the_conv_rate_for_images():
     assert resolve_config({}, A3C_SCHEMA)["lr"] is None
-    assert A3CAgent({"num_workers": 0}, "CartPole-v1").config["lr"] == MLP_LR["a3c"] == 7e-4
+    assert A3CAgent({"num_workers": 0}, "CartPole-v1").config["lr"] == MLP_LR["a3c"] == 1.4e-3
     assert A2CAgent({"num_workers": 0}, "CartPole-v1").config["lr"] == MLP_LR["a2c"]
     assert A3CAgent({"num_workers": 0, "lr": 3e-3}, "CartPole-v1").config["lr"] == 3e-3
     assert A3CAgent({"num_workers": 0}, lambda c: SideEnv()).config["lr"] == CONV_LR  # images: a conv net
