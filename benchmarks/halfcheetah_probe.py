@@ -69,11 +69,12 @@ def train_and_probe(seed: int, override: dict[str, Any], marks: list[int], scrat
     lines = []
     with A3CAgent(config, ENV_ID) as agent:
         for mark in marks:
+            mean_100 = None
             while agent.timesteps_total < mark:
-                result = agent.train()
+                mean_100 = agent.train().episode_reward_mean
             path = agent.save(scratch / f"seed{seed}_{mark}")
             found = probe(SavedPolicy(path))
-            lines.append(row(f"seed {seed}", result.timesteps_total, result.episode_reward_mean, found))
+            lines.append(row(f"seed {seed}", agent.timesteps_total, mean_100, found))
             print(lines[-1], flush=True)
     return lines
 
@@ -85,7 +86,7 @@ def main() -> None:
     parser.add_argument("--override", type=json.loads, default={}, help="JSON config keys over the defaults")
     parser.add_argument(
         "--marks",
-        type=lambda text: [int(x) for x in text.split(",")],
+        type=lambda text: sorted({int(x) for x in text.split(",")}),
         default=[300_000, 600_000, 1_000_000],
         help="env steps at which to probe, comma-separated (default 300000,600000,1000000)",
     )
