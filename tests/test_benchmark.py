@@ -265,8 +265,7 @@ def test_halfcheetah_probe_reads_the_means_past_the_bounds_of_a_real_checkpoint(
     assert len(rows) == 4, out.stdout  # the two rows as they come, then the table again
     past_fresh, past_saturated = rows[0][-1].rstrip(" |").split(), rows[1][-1].rstrip(" |").split()
     assert past_fresh == ["0.00"] * 6 and past_saturated == ["1.00"] * 6, rows
-    on_back = float(rows[0][-2])
-    assert 0.0 <= on_back <= 1.0
+    assert rows[0][-2] == "0.00", rows  # near-zero torques leave the cheetah standing: never on its back
 
 
 def test_halfcheetah_probe_asks_for_checkpoints_or_seeds():
