@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,11 @@ class SavedPolicy:
         rng: np.random.Generator,
         seed: int | None = None,
         frames: list[np.ndarray] | None = None,
+        on_step: Callable[[Any, np.ndarray], None] | None = None,
     ) -> tuple[float, int]:
-        """One episode: (total reward, steps). With `frames`, each rendered frame is appended to it."""
+        """One episode: (total reward, steps). With `frames`, each rendered frame is appended to it;
+        `on_step(obs, action)` sees each raw observation and the action chosen for it, before the
+        action is clipped or shifted into the env's space (a benchmark's probe of the policy)."""
         obs, _ = env.reset(seed=seed)
         state = self.policy.initial_state(1)
         if frames is not None:
@@ -88,6 +92,8 @@ class SavedPolicy:
         while not done:
             encoded = self.obs_filter(self.spaces.encoder(obs)[None], update=False)
             actions, _, _, state = self.policy.act(encoded, state, None if deterministic else rng)
+            if on_step is not None:
+                on_step(obs, actions[0])
             obs, reward, terminated, truncated, _ = env.step(self.spaces.action.to_env(actions[0]))
             if frames is not None:
                 frames.append(env.render())

@@ -35,21 +35,19 @@ ENV_ID = "HalfCheetah-v5"
 PITCH = 1  # HalfCheetah's observation: qpos[1:] first, so index 1 is the torso's angle about the y axis
 
 
-def probe(saved: Any, seed: int = 0) -> dict[str, float]:
+def probe(saved: Any, seed: int = 0) -> dict[str, Any]:
     """One episode with the Gaussian's mean (clipped to the Box, as the env sees it): its return, the
     share of steps on its back, and per action dimension the share of steps whose mean is past a bound."""
     env = saved.make_env()
     low, high = env.action_space.low, env.action_space.high
-    obs, _ = env.reset(seed=seed)
-    state = saved.policy.initial_state(1)
-    total, pitches, past, done = 0.0, [], [], False
-    while not done:
+    pitches: list[float] = []
+    past: list[np.ndarray] = []
+
+    def record(obs: np.ndarray, mean: np.ndarray) -> None:
         pitches.append(float(obs[PITCH]))
-        encoded = saved.obs_filter(saved.spaces.encoder(obs)[None], update=False)
-        means, _, _, state = saved.policy.act(encoded, state, None)
-        past.append((means[0] < low) | (means[0] > high))
-        obs, reward, terminated, truncated, _ = env.step(saved.spaces.action.to_env(means[0]))
-        total, done = total + float(reward), terminated or truncated
+        past.append((mean < low) | (mean > high))
+
+    total, _ = saved.play(env, deterministic=True, rng=np.random.default_rng(seed), seed=seed, on_step=record)
     env.close()
     on_back = np.abs(np.asarray(pitches)) > np.pi / 2
     return {"greedy_return": total, "on_back": float(on_back.mean()), "past_bounds": np.mean(past, axis=0).tolist()}
