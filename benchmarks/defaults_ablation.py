@@ -65,6 +65,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "grad_clip 0.5": {"grad_clip": 0.5},
     "gamma 0.995": {"gamma": 0.995},
     "entropy 0.01, gamma 0.995": {**ENTROPY_BEFORE, "gamma": 0.995},
+    "lstm": {"model": {"use_lstm": True}},  # an LSTM on the MLP encoder takes the MLP's lr
+    "lstm, lr 7e-4": {"model": {"use_lstm": True}, "lr": 7e-4},
     "log_std 0 (before 2026-11-27)": {"model": {"log_std_init": 0.0}},
     "log_std -0.5": {"model": {"log_std_init": -0.5}},
     "log_std -1": {"model": {"log_std_init": -1.0}},
