@@ -278,17 +278,25 @@ def env_step_rate(env_id: str, seconds: float) -> float:
 
 
 def forward_cost_us(batch: int, repeats: int = 2000) -> dict[str, float]:
-    """One forward pass of the tutorial's network (4-256-256-2 tanh): our numpy one and torch's."""
+    """One forward pass of the tutorial's network (the defaults on CartPole-v0): numpy and torch.
+
+    Both are built the way the agent builds them (spaces probed from the environment, the default
+    model config), so a change of defaults or of the model API shows here instead of breaking it."""
+    import gymnasium as gym
     import torch
 
-    from a3c.core.numpy_model import NumpyActorCritic
-    from a3c.models import SharedModel
+    from a3c.config import A3C_SCHEMA, default_config
+    from a3c.envs import check_spaces
+    from a3c.models import ActorCritic
+    from a3c.policy import NumpyPolicy
 
     torch.set_num_threads(1)
-    obs = np.random.default_rng(0).normal(size=(batch, 4)).astype(np.float32)
-    model = SharedModel(4, 2, [256, 256], "tanh")
-    numpy_model = NumpyActorCritic(4, 2, [256, 256])
-    numpy_model.set_flat_weights(model.get_flat_weights())
+    model_config = default_config(A3C_SCHEMA)["model"]
+    spaces = check_spaces(gym.make("CartPole-v0"))
+    obs = np.random.default_rng(0).normal(size=(batch, spaces.obs_size)).astype(np.float32)
+    model = ActorCritic(spaces.encoder.shape, spaces.action, model_config)
+    numpy_policy = NumpyPolicy(spaces, model_config)
+    numpy_policy.set_flat_weights(model.get_flat_weights())
 
     def timed(fn: Callable[[], object]) -> float:
         fn()
@@ -299,7 +307,11 @@ def forward_cost_us(batch: int, repeats: int = 2000) -> dict[str, float]:
 
     with torch.no_grad():
         tensor = torch.from_numpy(obs)
-        return {"numpy_us": timed(lambda: numpy_model.forward(obs)), "torch_us": timed(lambda: model(tensor))}
+        return {
+            "numpy_us": timed(lambda: numpy_policy.net.forward(obs)),
+            "torch_us": timed(lambda: model(tensor)),
+            "network": model.describe(),
+        }
 
 
 def a3c_throughput(config: dict[str, Any], seconds: float, env: str = "CartPole-v0") -> dict[str, float]:
@@ -647,7 +659,7 @@ def run_limit(report: Report, args: argparse.Namespace) -> None:
     rows = [[f"{env} raw env.step, random actions, one core", f"{rate:,.0f} steps/s"] for env, rate in rates.items()]
     rows += [
         [
-            f"forward pass 4-256-256-2 tanh, batch {b}: numpy (our workers) / torch",
+            f"forward pass, {v['network']}, batch {b}: numpy (our workers) / torch",
             f"{v['numpy_us']:.0f} / {v['torch_us']:.0f} us",
         ]
         for b, v in forward.items()

@@ -110,3 +110,16 @@ def test_choose_gives_the_actions_and_their_log_probabilities(kind):
     np.testing.assert_allclose(logp, dist.log_prob(params, log_std, actions), rtol=1e-5, atol=1e-6)
     modes, _ = dist.choose(params, log_std, None)
     np.testing.assert_array_equal(modes, dist.mode(params, log_std))
+
+
+def test_one_row_is_sampled_like_a_batch_from_the_same_uniform():
+    from a3c.core.distributions import _choose_one, log_softmax, sample_from_log_probs
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        logits = rng.normal(0, 3, size=(1, int(rng.integers(2, 7)))).astype(np.float32)
+        uniform = float(rng.random())
+        action, logp = _choose_one(logits[0].tolist(), uniform)
+        log_probs = log_softmax(logits)
+        assert action[0] == sample_from_log_probs(log_probs, np.array([uniform]))[0]
+        assert logp[0] == pytest.approx(float(log_probs[0, action[0]]), abs=1e-5)

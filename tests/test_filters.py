@@ -121,6 +121,14 @@ def test_return_normalizer_divides_rewards_by_the_std_of_discounted_returns():
                 running = 0.0
     np.testing.assert_allclose(scaled, rewards / np.std(returns, ddof=1), rtol=1e-5)
     assert normalizer.take_delta()["count"] == 150 and normalizer.take_delta()["count"] == 0
+    # the same rewards in two rollouts: the running returns carry over the cut
+    halves = ReturnNormalizer(gamma=0.9)
+    halves(rewards[:23], dones[:23])
+    halves(rewards[23:], dones[23:])
+    assert halves.stat.count == 150
+    assert halves.stat.mean == pytest.approx(normalizer.stat.mean) and halves.stat.m2 == pytest.approx(
+        normalizer.stat.m2
+    )
 
 
 def test_return_statistics_of_several_workers_merge_into_the_driver():

@@ -106,3 +106,19 @@ def test_sampling_from_log_probs_follows_the_distribution():
     np.testing.assert_allclose(np.bincount(actions, minlength=3) / grid.size, probs, atol=2e-4)
     # a uniform of (almost) 1 never yields an action past the last one, even with rounding
     assert sample_from_log_probs(log_softmax(logits), np.array([1.0 - 1e-12]))[0] == 2
+
+
+@pytest.mark.parametrize("hiddens", [[], [8], [16, 8], [5, 7, 3]])
+@pytest.mark.parametrize("share_layers", [True, False])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_the_fused_acting_network_equals_the_two_trunks_after_every_weight_change(hiddens, share_layers, activation):
+    """forward() runs both trunks as one block-diagonal network; the loss runs them apart."""
+    numpy_model = NumpyActorCritic(6, 3, hiddens, activation, share_layers)
+    rng = np.random.default_rng(2)
+    for _ in range(3):  # the fused buffers are refilled, not rebuilt, at each set_flat_weights
+        numpy_model.set_flat_weights(rng.normal(size=numpy_model.num_params).astype(np.float32))
+        obs = rng.normal(size=(5, 6)).astype(np.float32)
+        params, values = numpy_model.forward(obs)
+        ref_params, ref_values = numpy_model._heads(*numpy_model._features(obs))
+        np.testing.assert_allclose(params, ref_params, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(values, ref_values, rtol=1e-5, atol=1e-5)

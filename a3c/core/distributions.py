@@ -10,6 +10,8 @@ Checked against torch.distributions and autograd in tests/test_distributions.py.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from a3c.spaces import ActionSpec
@@ -28,6 +30,23 @@ def sample_from_log_probs(log_probs: np.ndarray, uniforms: np.ndarray) -> np.nda
     return np.minimum(below.sum(axis=1), log_probs.shape[1] - 1)
 
 
+def _choose_one(logits: list[float], uniform: float) -> tuple[np.ndarray, np.ndarray]:
+    """`sample_from_log_probs` for a single row, in Python floats: one environment per worker (the
+    tutorial's setting) acts 16 times per task, and numpy's ~1 us per call on a 2-element array cost
+    more than the arithmetic. The same inverse-CDF draw from the same uniform."""
+    top = max(logits)
+    weights = [math.exp(logit - top) for logit in logits]
+    total = math.fsum(weights)
+    threshold, cumulative, action = uniform * total, 0.0, len(logits) - 1
+    for index, weight in enumerate(weights[:-1]):
+        cumulative += weight
+        if cumulative > threshold:
+            action = index
+            break
+    log_prob = logits[action] - top - math.log(total)
+    return np.array([action], dtype=np.int64), np.array([log_prob])
+
+
 class ActionDistribution:
     """What every distribution offers besides sample/mode/log_prob/entropy/loss_grad."""
 
@@ -38,6 +57,12 @@ class ActionDistribution:
         actions = self.mode(params, extra) if rng is None else self.sample(params, extra, rng)
         return actions, self.log_prob(params, extra, actions)
 
+    def log_prob_and_entropy(
+        self, params: np.ndarray, extra: np.ndarray | None, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Both per row, for a loss's report (a distribution may share their work)."""
+        return self.log_prob(params, extra, actions), self.entropy(params, extra)
+
 
 class Categorical(ActionDistribution):
     num_extra = 0
@@ -46,6 +71,8 @@ class Categorical(ActionDistribution):
         self, params: np.ndarray, extra: np.ndarray | None, rng: np.random.Generator | None
     ) -> tuple[np.ndarray, np.ndarray]:
         """One log-softmax for both the sample and its log-probability (the tutorial's hot path)."""
+        if params.shape[0] == 1 and rng is not None:
+            return _choose_one(params[0].tolist(), rng.random())
         log_probs = log_softmax(params)
         if rng is None:
             actions = np.argmax(params, axis=1)
@@ -68,6 +95,13 @@ class Categorical(ActionDistribution):
     def entropy(self, params: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
         log_probs = log_softmax(params)
         return -(np.exp(log_probs) * log_probs).sum(axis=1)
+
+    def log_prob_and_entropy(
+        self, params: np.ndarray, extra: np.ndarray | None, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        log_probs = log_softmax(params)
+        entropy = -(np.exp(log_probs) * log_probs).sum(axis=1)
+        return log_probs[np.arange(params.shape[0]), actions], entropy
 
     def loss_grad(
         self, params: np.ndarray, extra: np.ndarray | None, actions: np.ndarray, advantages: np.ndarray, ent: float

@@ -84,6 +84,15 @@ class NumpyActorCritic:
         self.log_std_size = num_actions if self.distribution.num_extra else 0
         self.shapes = layer_shapes(obs_size, num_actions, hiddens, share_layers, self.log_std_size)
         self.num_params = num_params(self.shapes)
+        # (start, end, shape) of each weight and bias in the flat vector: computed once, since
+        # set_flat_weights runs at every task and np.prod per shape cost more than the views.
+        self._spans, offset = [], 0
+        for shape in self.shapes[:-1] if self.log_std_size else self.shapes:
+            size = int(np.prod(shape))
+            self._spans.append((offset, offset + size, shape))
+            offset += size
+        self._log_std_start = offset
+        self._fused: list[tuple[np.ndarray, np.ndarray]] | None = None
         self.set_flat_weights(np.zeros(self.num_params, dtype=np.float32))
 
     @classmethod
@@ -98,12 +107,8 @@ class NumpyActorCritic:
         if flat.shape != (self.num_params,):
             raise ValueError(f"expected {self.num_params} weights, got shape {flat.shape}")
         self.flat = flat
-        arrays, offset = [], 0
-        shapes = self.shapes[:-1] if self.log_std_size else self.shapes
-        for shape in shapes:
-            n = int(np.prod(shape))
-            arrays.append(flat[offset : offset + n].reshape(shape))
-            offset += n
+        arrays = [flat[start:end].reshape(shape) for start, end, shape in self._spans]
+        offset = self._log_std_start
         # Stored as [out, in] like nn.Linear; keep the transposed views so forward is x @ W.
         self.weights = [arrays[i].T for i in range(0, len(arrays), 2)]
         self.biases = [arrays[i + 1] for i in range(0, len(arrays), 2)]
@@ -111,6 +116,70 @@ class NumpyActorCritic:
         self.policy_trunk = (self.weights[:d], self.biases[:d])
         self.value_trunk = self.policy_trunk if self.share_layers else (self.weights[d : 2 * d], self.biases[d : 2 * d])
         self.log_std = flat[offset:] if self.log_std_size else None
+        self._fused_stale = True  # the fused copy (`_fused_layers`) is refilled at the next forward()
+
+    def _fused_plan(self) -> list[tuple[tuple[int, int], list[tuple[slice, slice, int]], list[int]]]:
+        """For each layer of the fused network: its weight shape, where each weight of `self.weights`
+        goes in it (rows, columns, index) and which biases make its bias, in order."""
+        d = self.depth
+        widths = [w.shape[1] for w in self.weights[:d]]
+        separate = not self.share_layers and d > 0
+        plan = []
+        rows = self.weights[0].shape[0]
+        for k in range(d):
+            if not separate:
+                plan.append(((rows, widths[k]), [(slice(None), slice(None), k)], [k]))
+            else:
+                top = rows if k == 0 else rows // 2  # the policy half of the previous layer's output
+                policy_rows, value_rows = (
+                    slice(None) if k == 0 else slice(0, top),
+                    slice(None) if k == 0 else slice(top, None),
+                )
+                plan.append(
+                    (
+                        (rows, 2 * widths[k]),
+                        [(policy_rows, slice(0, widths[k]), k), (value_rows, slice(widths[k], None), d + k)],
+                        [k, d + k],
+                    )
+                )
+            rows = plan[-1][0][1]
+        num_params = self.weights[-2].shape[1]
+        head = len(self.weights) - 2
+        if separate:
+            half = rows // 2
+            head_blocks = [
+                (slice(0, half), slice(0, num_params), head),
+                (slice(half, None), slice(num_params, None), head + 1),
+            ]
+        else:
+            head_blocks = [(slice(None), slice(0, num_params), head), (slice(None), slice(num_params, None), head + 1)]
+        plan.append(((rows, num_params + 1), head_blocks, [head, head + 1]))
+        return plan
+
+    def _fused_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(weight [in, out], bias) of one network computing both trunks and both heads at once.
+
+        Separate policy and value trunks become one trunk of twice the width: their first layers side
+        by side, each deeper layer block-diagonal, and a head whose first columns read the policy half
+        (distribution parameters) and whose last column reads the value half. One matmul per layer
+        instead of two and no second pass for the value: the acting path of every environment step,
+        where numpy's per-call overhead, not arithmetic, is the cost. Same results as `_features` and
+        `_heads` up to float rounding (tests/test_numpy_model.py). The buffers are allocated once and
+        refilled after each `set_flat_weights` (the zero blocks stay zero).
+        """
+        if self._fused is None:
+            self._plan = self._fused_plan()
+            self._fused = [
+                (np.zeros(shape, dtype=np.float32), np.zeros(shape[1], dtype=np.float32)) for shape, _, _ in self._plan
+            ]
+            self._fused_stale = True
+        if self._fused_stale:
+            for (weight, bias), (_, blocks, bias_indices) in zip(self._fused, self._plan, strict=True):
+                for rows, cols, index in blocks:
+                    weight[rows, cols] = self.weights[index]
+                np.concatenate([self.biases[i] for i in bias_indices], out=bias)
+            self._fused_stale = False
+        return self._fused
 
     def _act(self, z: np.ndarray) -> np.ndarray:
         return np.tanh(z) if self.activation == "tanh" else np.maximum(z, 0.0)
@@ -146,7 +215,19 @@ class NumpyActorCritic:
 
     def forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distribution parameters [N, P] and values [N] for observations [N, obs_size]."""
-        return self._heads(*self._features(obs))
+        layers = self._fused_layers()
+        x = obs
+        for weight, bias in layers[:-1]:
+            x = x @ weight
+            x += bias
+            if self.activation == "tanh":
+                np.tanh(x, out=x)
+            else:
+                np.maximum(x, 0.0, out=x)
+        weight, bias = layers[-1]
+        out = x @ weight
+        out += bias
+        return out[:, :-1], out[:, -1]
 
     def loss_and_grad(
         self,
@@ -186,9 +267,18 @@ class NumpyActorCritic:
             trunk_grads = self._trunk_grads(policy_xs, self.policy_trunk[0], g_policy_features)
             trunk_grads += self._trunk_grads(value_xs, self.value_trunk[0], g_value_features)
         flat = np.concatenate([g.reshape(-1) for g in trunk_grads + head_grads]).astype(np.float32)
+        log_probs, entropies = dist.log_prob_and_entropy(params, self.log_std, actions)
         return LossAndGrad(
             grad=flat,
-            policy_loss=float(-(advantages * dist.log_prob(params, self.log_std, actions)).mean()),
+            policy_loss=float(-(advantages * log_probs).mean()),
             value_loss=float(0.5 * (errors**2).mean()),
-            entropy=float(dist.entropy(params, self.log_std).mean()),
+            entropy=float(entropies.mean()),
         )
+
+
+def _block_diagonal(top_left: np.ndarray, bottom_right: np.ndarray) -> np.ndarray:
+    rows, cols = top_left.shape
+    out = np.zeros((rows + bottom_right.shape[0], cols + bottom_right.shape[1]), dtype=top_left.dtype)
+    out[:rows, :cols] = top_left
+    out[rows:, cols:] = bottom_right
+    return out
