@@ -2,14 +2,23 @@
 
     make bench            # full run (35-60 min): writes benchmarks/results/latest.{json,md}
     make bench-quick      # --quick: one seed, short caps, under 5 minutes: benchmarks/results/quick/
-    .venv/bin/python benchmarks/run.py --help
+    .venv/bin/python benchmarks/run.py --smoke --out /tmp/x   # every section at its smallest (what CI runs)
+    .venv/bin/python benchmarks/run.py --sections floor tutorial   # the tutorial against Ray's own floor
+    .venv/bin/python benchmarks/run.py --sections pong             # Pong's share of two cores (make extras)
 
 Sections, each printed as a markdown table as soon as it is measured:
   limit        raw gymnasium env.step rate per core (random actions); one policy forward pass
   throughput   A3C train() loop on CartPole-v0: env steps/s, gradients/s, driver wait/apply/
                dispatch per gradient, peak memory of all processes; workers x batch_size grid,
                plus the tuned configs; Stable-Baselines3 A2C's env steps/s with zoo settings
-  tutorial     examples/tutorial.py's CartPole-v0 part (16 workers, batch 16, 100 iterations)
+  floor        a bare Ray loop of the tutorial's round trips: 16 actors (num_cpus=0) that return the
+               array they were sent, 10,000 x wait-any-then-relaunch with arrays the size of the
+               tutorial's weights, inline as a3c sends them: what Ray alone costs the tutorial
+  tutorial     examples/tutorial.py's CartPole-v0 part (16 workers, batch 16, 100 iterations), and
+               its training time per gradient over the floor's time per round trip (same run)
+  pong         ALE/Pong-v5: raw steps/s of one worker's vector env (8 envs, random actions, the same
+               preprocessing) in one process, and A3C's agent steps/s learning with the defaults:
+               the fraction of two cores' raw rate (needs the atari extra; skipped without it)
   cartpole     time to solve CartPole-v0 (mean of last 100 episodes >= 195) from construction
   mountaincar  time to solve MountainCar-v0 (>= -110), capped per run
 
@@ -39,8 +48,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TUNED = ROOT / "examples" / "tuned"
-SECTIONS = ("limit", "throughput", "tutorial", "cartpole", "mountaincar")
+SECTIONS = ("limit", "floor", "throughput", "tutorial", "pong", "cartpole", "mountaincar")
 CARTPOLE_TARGET, MOUNTAINCAR_TARGET = 195.0, -110.0
+TUTORIAL_ITERATIONS = 100  # the tutorial's loop: 100 train() calls of grads_per_step gradients
+
+
+def by_size(args: argparse.Namespace, full: Any, quick: Any, smoke: Any) -> Any:
+    """A knob's value for this run's size: full, --quick (minutes) or --smoke (seconds: CI's check
+    that every section still runs against today's code; its figures mean nothing)."""
+    return smoke if args.smoke else quick if args.quick else full
+
 
 # rl-baselines3-zoo hyperparameters, copied from the zoo's hyperparams/ppo.yml and hyperparams/a2c.yml
 # as of commit 22e3ff2 (2026-04-23, rl_zoo3 2.9.0a2; the files last changed in eec15dc). Keys as the
@@ -346,6 +363,75 @@ def a3c_throughput(config: dict[str, Any], seconds: float, env: str = "CartPole-
     }
 
 
+def ray_floor(round_trips: int, size: int, actors: int = 16) -> float:
+    """Seconds for `round_trips` of the tutorial's Ray traffic with no work in it.
+
+    `actors` Ray actors (num_cpus=0, as the tutorial's workers) each return the float32 array they
+    were sent; the driver keeps one call in flight per actor, waits for any one (ray.wait,
+    num_returns=1), gets it and relaunches that actor with a fresh copy of its array: the calls
+    A3C's driver makes per gradient, with arrays of the weights' size, inline (a3c's limit).
+    """
+    import ray
+
+    @ray.remote(num_cpus=0)
+    class Echo:
+        def echo(self, array: np.ndarray, version: int) -> tuple[np.ndarray, int]:
+            return np.array(array, copy=True), version
+
+    echoes = [Echo.remote() for _ in range(actors)]
+    try:
+        ray.get([echo.echo.remote(np.zeros(1, np.float32), 0) for echo in echoes])  # all started
+        weights = np.zeros(size, dtype=np.float32)
+        in_flight = {echo.echo.remote(weights.copy(), 0): i for i, echo in enumerate(echoes)}
+        start = time.perf_counter()
+        for version in range(round_trips):
+            ready, _ = ray.wait(list(in_flight), num_returns=1)
+            index = in_flight.pop(ready[0])
+            ray.get(ready[0])
+            in_flight[echoes[index].echo.remote(weights.copy(), version)] = index
+        elapsed = time.perf_counter() - start
+        ray.get(list(in_flight))
+        return elapsed
+    finally:
+        for echo in echoes:
+            ray.kill(echo)
+
+
+def tutorial_parameter_count() -> int:
+    """The size of the tutorial's weight vector (and gradient) with today's defaults."""
+    import gymnasium as gym
+
+    from a3c.config import A3C_SCHEMA, default_config
+    from a3c.envs import check_spaces
+    from a3c.models import ActorCritic
+
+    spaces = check_spaces(gym.make("CartPole-v0"))
+    return ActorCritic(spaces.encoder.shape, spaces.action, default_config(A3C_SCHEMA)["model"]).num_params()
+
+
+def pong_raw_rate(seconds: float, num_envs: int) -> float:
+    """Agent steps/s of one worker's Atari vector env (a3c's own, the defaults' preprocessing) under
+    random actions in this process, with one thread, as a worker runs it."""
+    from threadpoolctl import threadpool_limits
+
+    from a3c.envs import make_native_vector_env
+
+    env = make_native_vector_env("ALE/Pong-v5", {}, num_envs, True)
+    if env is None:
+        raise RuntimeError("a3c builds no vector env for ALE/Pong-v5 here")
+    try:
+        rng = np.random.default_rng(0)
+        env.reset(seed=0)
+        steps, start = 0, time.perf_counter()
+        with threadpool_limits(1):
+            while time.perf_counter() - start < seconds:
+                env.step(rng.integers(env.single_action_space.n, size=num_envs))
+                steps += num_envs
+        return steps / (time.perf_counter() - start)
+    finally:
+        env.close()
+
+
 def _resolve_policy_kwargs(policy_kwargs: dict[str, Any]) -> dict[str, Any]:
     """The zoo's policy_kwargs with classes named by string (activation_fn, optimizer_class) resolved."""
     import torch
@@ -542,7 +628,7 @@ class Report:
         self.data: dict[str, Any] = {
             "date": datetime.now().isoformat(timespec="seconds"),
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
-            "quick": args.quick,
+            "size": "smoke" if args.smoke else "quick" if args.quick else "full",
             "machine": machine(),
         }
 
@@ -581,6 +667,8 @@ class Report:
 
 RATIO_KEYS = (
     "tutorial_wall_s",
+    "tutorial_to_floor_ratio",
+    "pong_fraction_of_two_cores",
     "throughput_ratio_vs_sb3_a2c",
     "fraction_of_env_limit",
     "oversubscription_ratio",
@@ -608,6 +696,11 @@ def ratios(data: dict[str, Any]) -> dict[str, Any]:
     out["oversubscription_ratio"] = ratio(sixteen[0] if sixteen else None, max(fewer) if fewer else None)
     tutorial = data.get("tutorial", {}).get("runs", [])
     out["tutorial_wall_s"] = statistics.median([r["wall_s"] for r in tutorial]) if tutorial else None
+    floor = data.get("floor")
+    if floor and tutorial and all("train_s" in r for r in tutorial):
+        per_gradient = statistics.median([r["train_s"] / r["gradients"] for r in tutorial])
+        out["tutorial_to_floor_ratio"] = ratio(per_gradient, statistics.median(floor["runs_s"]) / floor["round_trips"])
+    out["pong_fraction_of_two_cores"] = data.get("pong", {}).get("fraction")
     cart = data.get("cartpole", {})
     ours = [
         cart[k]["median_s"] for k in ("a3c_tuned", "a3c_throughput", "a3c_default") if cart.get(k, {}).get("median_s")
@@ -651,9 +744,9 @@ def machine() -> dict[str, Any]:
 
 
 def run_limit(report: Report, args: argparse.Namespace) -> None:
-    seconds = 1.0 if args.quick else 3.0
+    seconds = by_size(args, 3.0, 1.0, 0.1)
     rates = {env: env_step_rate(env, seconds) for env in ("CartPole-v0", "MountainCar-v0")}
-    forward = {batch: forward_cost_us(batch) for batch in (1, 16)}
+    forward = {batch: forward_cost_us(batch, by_size(args, 2000, 2000, 20)) for batch in (1, 16)}
     report.data["limit"] = {f"{env}_steps_per_s_per_core": rate for env, rate in rates.items()}
     report.data["limit"]["forward_us"] = {str(b): v for b, v in forward.items()}
     rows = [[f"{env} raw env.step, random actions, one core", f"{rate:,.0f} steps/s"] for env, rate in rates.items()]
@@ -668,9 +761,9 @@ def run_limit(report: Report, args: argparse.Namespace) -> None:
 
 
 def run_throughput(report: Report, args: argparse.Namespace) -> None:
-    seconds = 3.0 if args.quick else 8.0
-    workers = [2, 16] if args.quick else [1, 2, 4, 16]
-    batches = [16] if args.quick else [16, 64]
+    seconds = by_size(args, 8.0, 3.0, 0.2)
+    workers = by_size(args, [1, 2, 4, 16], [2, 16], [2])
+    batches = by_size(args, [16, 64], [16], [16])
     grid = []
     for batch in batches:
         for n in workers:
@@ -678,7 +771,7 @@ def run_throughput(report: Report, args: argparse.Namespace) -> None:
             grid.append({"num_workers": n, "batch_size": batch, "num_envs_per_worker": 1, **r})
             print(f"  throughput workers={n} batch={batch}: {r['env_steps_per_s']:,.0f} steps/s", flush=True)
     tuned_rows = []
-    for name in ("cartpole", "cartpole_throughput"):
+    for name in by_size(args, ("cartpole", "cartpole_throughput"), ("cartpole", "cartpole_throughput"), ("cartpole",)):
         tuned = tuned_config(name)
         tuned_rows.append(
             {
@@ -689,7 +782,7 @@ def run_throughput(report: Report, args: argparse.Namespace) -> None:
                 **a3c_throughput(tuned, seconds),
             }
         )
-    sb3 = sb3_throughput("sb3_a2c", "CartPole-v0", 10_000 if args.quick else 40_000)
+    sb3 = sb3_throughput("sb3_a2c", "CartPole-v0", by_size(args, 40_000, 10_000, 500))
     two = [r for r in [*grid, *tuned_rows] if r["num_workers"] == 2]
     best_two = max(two, key=lambda r: r["env_steps_per_s"])
     report.data["throughput"] = {
@@ -731,22 +824,46 @@ def run_throughput(report: Report, args: argparse.Namespace) -> None:
     )
 
 
+def run_floor(report: Report, args: argparse.Namespace) -> None:
+    round_trips = by_size(args, TUTORIAL_ITERATIONS, TUTORIAL_ITERATIONS, 2) * 100  # 100: grads_per_step
+    size = tutorial_parameter_count()
+    runs = [ray_floor(round_trips, size) for _ in range(by_size(args, 3, 1, 1))]
+    for seconds in runs:
+        print(f"  floor: {round_trips:,} round trips in {seconds:.1f} s", flush=True)
+    report.data["floor"] = {"round_trips": round_trips, "float32_each_way": size, "runs_s": runs}
+    report.table(
+        "Ray's floor for the tutorial: the same round trips with no work in them",
+        ["round trips", "float32 each way", "seconds per run", "ms per round trip (median)"],
+        [
+            [
+                f"{round_trips:,}",
+                f"{size:,}",
+                " / ".join(f"{r:.1f}" for r in runs),
+                f"{statistics.median(runs) / round_trips * 1e3:.3f}",
+            ]
+        ],
+        note="16 actors (num_cpus=0) echo the array they were sent; the driver waits for any one and "
+        "relaunches it (benchmarks/run.py ray_floor). The tutorial section divides by this.",
+    )
+
+
 def run_tutorial(report: Report, args: argparse.Namespace) -> None:
     from a3c import DEFAULT_CONFIG, A3CAgent
 
+    iterations = by_size(args, TUTORIAL_ITERATIONS, TUTORIAL_ITERATIONS, 2)
     runs = []
-    for seed in [0] if args.quick else args.seeds_list:
+    for seed in by_size(args, args.seeds_list, [0], [0]):
         config = DEFAULT_CONFIG.copy()
         config["num_workers"], config["batch_size"], config["seed"] = 16, 16, seed
         start = time.perf_counter()
         agent = A3CAgent(config, "CartPole-v0")
         built = time.perf_counter() - start
         cpu_before = cpu_seconds_by_role()
-        for _ in range(100):
+        for _ in range(iterations):
             result = agent.train()
         wall = time.perf_counter() - start
         cpu_after = cpu_seconds_by_role()
-        grads = 100 * config["grads_per_step"]
+        grads = iterations * config["grads_per_step"]
         agent.stop()
         cpu_ms = {role: (cpu_after[role] - cpu_before[role]) / grads * 1e3 for role in cpu_before}
         runs.append(
@@ -754,32 +871,76 @@ def run_tutorial(report: Report, args: argparse.Namespace) -> None:
                 "seed": seed,
                 "wall_s": wall,
                 "build_s": built,
+                "train_s": wall - built,
+                "gradients": grads,
                 "final_reward": result.episode_reward_mean,
                 "cpu_ms_per_grad": cpu_ms,
             }
         )
         print(f"  tutorial seed {seed}: {wall:.1f} s, reward {result.episode_reward_mean:.1f}", flush=True)
     report.data["tutorial"] = {"runs": runs}
+    floor = report.data.get("floor")
+    floor_ms = statistics.median(floor["runs_s"]) / floor["round_trips"] * 1e3 if floor else None
     rows = [
         [
             str(r["seed"]),
             f"{r['wall_s']:.1f}",
             f"{r['build_s']:.1f}",
+            f"{r['train_s']:.1f}",
+            fmt(None if floor_ms is None else r["train_s"] / r["gradients"] * 1e3 / floor_ms, 2, "x"),
             f"{r['final_reward']:.1f}",
             " / ".join(f"{r['cpu_ms_per_grad'][k]:.2f}" for k in ("driver", "workers", "ray_system")),
         ]
         for r in runs
     ]
     report.table(
-        "The tutorial (16 workers, batch 16, 100 iterations of 100 gradients, CartPole-v0)",
+        f"The tutorial (16 workers, batch 16, {iterations} iterations of 100 gradients, CartPole-v0)",
         [
             "seed",
             "wall s from construction",
             "of which actor start-up s",
+            "training s",
+            "training per gradient / floor per round trip",
             "final episode_reward_mean",
             "CPU ms/grad driver / workers / Ray servers",
         ],
         rows,
+        note="The ratio needs the floor section in the same run (target: at most 1.5x).",
+    )
+
+
+def run_pong(report: Report, args: argparse.Namespace) -> None:
+    try:
+        import ale_py  # noqa: F401
+    except ImportError:
+        print("  pong: skipped (the atari extra is not installed: make extras)", flush=True)
+        return
+    from a3c import DEFAULT_CONFIG
+    from a3c.config import default_envs_per_worker
+
+    num_envs = default_envs_per_worker(DEFAULT_CONFIG["num_workers"])  # what each default worker steps
+    seconds = by_size(args, 60.0, 20.0, 0.5)
+    raw = pong_raw_rate(by_size(args, 10.0, 5.0, 0.5), num_envs)
+    learning = a3c_throughput({"grads_per_step": by_size(args, 20, 20, 2)}, seconds, env="ALE/Pong-v5")
+    fraction = learning["env_steps_per_s"] / (2 * raw)
+    report.data["pong"] = {"raw_steps_per_s_one_process": raw, "num_envs": num_envs, **learning, "fraction": fraction}
+    report.table(
+        "ALE/Pong-v5: learning against two cores' raw rate",
+        ["what", "figure"],
+        [
+            [f"raw agent steps/s, one process, {num_envs}-env vector env, random actions", f"{raw:,.0f}"],
+            [
+                f"A3C learning with the defaults ({seconds:.0f} s after a warm-up iteration)",
+                f"{learning['env_steps_per_s']:,.0f} agent steps/s, {learning['grads_per_s']:,.1f} gradients/s",
+            ],
+            [
+                "driver ms/grad wait / apply / dispatch",
+                f"{learning['wait_ms_per_grad']:.2f} / {learning['apply_ms_per_grad']:.2f} / "
+                f"{learning['dispatch_ms_per_grad']:.2f}",
+            ],
+            ["fraction of two cores' raw rate (target: at least 0.5)", f"{fraction:.2f}"],
+        ],
+        note="Agent steps: 4 emulator frames each in both (frame skip 4), 84x84 grayscale, 4 stacked frames.",
     )
 
 
@@ -792,7 +953,7 @@ def solve_section(
     entrants: dict[str, Callable[[int], dict[str, Any]]],
     key: str,
 ) -> None:
-    seeds = [0] if args.quick else args.seeds_list
+    seeds = by_size(args, args.seeds_list, [0], [0])
     results: dict[str, Any] = {"target": target, "cap_s": cap_s}
     for name, run in entrants.items():
         runs = []
@@ -824,7 +985,7 @@ def solve_section(
 
 
 def run_cartpole(report: Report, args: argparse.Namespace) -> None:
-    cap = 60.0 if args.quick else args.cartpole_cap_s
+    cap = by_size(args, args.cartpole_cap_s, 60.0, 1.0)
     env, target = "CartPole-v0", CARTPOLE_TARGET
     entrants: dict[str, Callable[[int], dict[str, Any]]] = {
         "a3c_tuned": lambda s: ours_solve("a3c", tuned_config("cartpole"), env, s, target, cap),
@@ -835,20 +996,20 @@ def run_cartpole(report: Report, args: argparse.Namespace) -> None:
         "sb3_ppo": lambda s: sb3_solve("sb3_ppo", env, s, target, cap),
         "sb3_a2c": lambda s: sb3_solve("sb3_a2c", env, s, target, cap),
     }
-    if args.quick:
+    if args.quick or args.smoke:
         entrants = {k: v for k, v in entrants.items() if k in ("a3c_tuned", "sb3_ppo")}
     solve_section(report, args, env, target, cap, entrants, "cartpole")
 
 
 def run_mountaincar(report: Report, args: argparse.Namespace) -> None:
-    cap = 45.0 if args.quick else args.mountaincar_cap_s
+    cap = by_size(args, args.mountaincar_cap_s, 45.0, 1.0)
     env, target = "MountainCar-v0", MOUNTAINCAR_TARGET
     entrants: dict[str, Callable[[int], dict[str, Any]]] = {
         "a3c_tuned": lambda s: ours_solve("a3c", tuned_config("mountaincar"), env, s, target, cap),
         "sb3_ppo": lambda s: sb3_solve("sb3_ppo", env, s, target, cap),
         "sb3_a2c": lambda s: sb3_solve("sb3_a2c", env, s, target, cap),
     }
-    if args.quick:
+    if args.quick or args.smoke:
         entrants.pop("sb3_a2c")
     solve_section(report, args, env, target, cap, entrants, "mountaincar")
 
@@ -869,7 +1030,11 @@ def start_ray() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one seed, fewer cells, short caps (under 5 minutes)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="one seed, fewer cells, short caps (under 5 minutes)")
+    size.add_argument(
+        "--smoke", action="store_true", help="every section at its smallest, seconds each: checks that it runs (CI)"
+    )
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="what to measure")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per solve-time entry (full mode)")
     parser.add_argument("--cartpole-cap-s", type=float, default=120.0, help="time cap per CartPole run")
@@ -882,7 +1047,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.out is None:  # a quick run never overwrites the full run's figures
-        args.out = ROOT / "benchmarks" / "results" / ("quick" if args.quick else "")
+        args.out = ROOT / "benchmarks" / "results" / ("smoke" if args.smoke else "quick" if args.quick else "")
     args.seeds_list = list(range(args.seeds))
     try:
         import psutil  # noqa: F401
@@ -897,8 +1062,10 @@ def main() -> None:
     started = time.perf_counter()
     runners = {
         "limit": run_limit,
+        "floor": run_floor,
         "throughput": run_throughput,
         "tutorial": run_tutorial,
+        "pong": run_pong,
         "cartpole": run_cartpole,
         "mountaincar": run_mountaincar,
     }

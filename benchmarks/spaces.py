@@ -30,11 +30,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from run import a3c_throughput, env_step_rate  # noqa: E402
-
 SECTIONS = ("startup", "pong", "transfer", "e2e")
 # The environments issue 12 names, each trained with the defaults from Python and from the CLI.
 E2E_ENVS = [
@@ -45,6 +40,11 @@ E2E_ENVS = [
     "FrozenLake-v1",
     "custom_env:a3c-examples/Rooms-v0",
 ]
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from run import a3c_throughput, env_step_rate  # noqa: E402
+
 LSTM = {"fcnet_hiddens": [64], "use_lstm": True, "lstm_cell_size": 64}
 ONE_ENV = {"num_envs_per_worker": 1}  # as README's tables were measured (the default was 1 until 2026-11-26)
 WORKER_KINDS = {
@@ -116,7 +116,7 @@ def transfer(seconds: float) -> dict:
     return results
 
 
-def e2e(seconds: float, workers: int, scratch: Path) -> list[dict]:
+def e2e(seconds: float, workers: int, scratch: Path, envs: list[str] = E2E_ENVS) -> list[dict]:
     """Train each env for `seconds` from the CLI and from Python; evaluate both checkpoints."""
     from a3c import A3CAgent
     from a3c.evaluation import SavedPolicy
@@ -126,7 +126,7 @@ def e2e(seconds: float, workers: int, scratch: Path) -> list[dict]:
     sys.path.insert(0, str(ROOT / "examples"))
     os.environ["PYTHONPATH"] = env_vars["PYTHONPATH"]  # Ray's workers import custom_env too
     rows = []
-    for env in E2E_ENVS:
+    for env in envs:
         safe = env.replace("/", "-").replace(":", "-")
         run = scratch / f"cli_{safe}"
         gif = scratch / f"{safe}.gif"
@@ -180,6 +180,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="measuring time per throughput cell")
     parser.add_argument("--actors", type=int, default=4, help="actors per kind in the start-up section")
     parser.add_argument("--workers", type=int, default=4, help="num_workers in the e2e section")
+    parser.add_argument("--envs", nargs="+", default=E2E_ENVS, metavar="ENV", help="the e2e section's environments")
     parser.add_argument("--scratch", type=Path, default=None, help="e2e runs and GIFs (default: a new temp dir)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "spaces.json")
     args = parser.parse_args()
@@ -210,7 +211,7 @@ def main() -> None:
     if "e2e" in args.sections:
         scratch = args.scratch or Path(tempfile.mkdtemp(prefix="a3c-spaces-e2e-"))
         print(f"e2e runs and GIFs in {scratch}")
-        report["e2e"] = rows = e2e(args.seconds, args.workers, scratch)
+        report["e2e"] = rows = e2e(args.seconds, args.workers, scratch, args.envs)
         print(
             f"\n| environment ({args.seconds:.0f} s, defaults, {args.workers} workers) | CLI: reward mean (env steps) "
             "| CLI: evaluate, 5 episodes | Python: reward mean (env steps) | Python: evaluate |\n|---|---|---|---|---|"

@@ -52,12 +52,12 @@ def test_restore_takes_the_learning_rate_of_the_config_not_the_saved_one(tmp_pat
     path = agent.save(tmp_path)
     slower = A3C.from_checkpoint(path, lr=1e-4)
     assert slower.config["lr"] == 1e-4
-    assert slower.learner.optimizer.param_groups[0]["lr"] == 1e-4
+    assert slower.learner.lr == 1e-4
     assert slower.train().info["learner"]["cur_lr"] == 1e-4
 
     annealed = A3C.from_checkpoint(path, lr=1e-3, lr_final=1e-4, lr_decay_steps=160)
     assert annealed.timesteps_total == 80  # halfway through the anneal
-    assert annealed.learner.optimizer.param_groups[0]["lr"] == pytest.approx(5.5e-4)
+    assert annealed.learner.lr == pytest.approx(5.5e-4)
 
 
 def test_restore_from_a_directory_takes_the_newest_checkpoint(tmp_path):

@@ -90,7 +90,6 @@ class PPOAgent(Agent):
                 self.config["vf_loss_coeff"],
                 self.config["entropy_coeff"],
             )
-            self.learner.flat.grad = None
             loss.backward()
             norm = self._apply()
             if norm is not None:
