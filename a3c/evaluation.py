@@ -20,11 +20,14 @@ from a3c.spaces import upgrade_spaces_dict
 
 @dataclass
 class EvaluationResult:
+    """Each played episode's total reward and length; `summary` gives the reward's mean, std, min and max."""
+
     rewards: list[float]
     lengths: list[int]
 
     @property
     def summary(self) -> dict[str, float]:
+        """Mean, std, min and max of the episode rewards."""
         r = np.asarray(self.rewards)
         return {"mean": float(r.mean()), "std": float(r.std()), "min": float(r.min()), "max": float(r.max())}
 
@@ -63,6 +66,8 @@ class SavedPolicy:
             self.obs_filter.stat = stat
 
     def make_env(self, render_mode: str | None = None) -> gym.Env:
+        """The checkpoint's environment with its saved `env_config` and preprocessing; CheckpointError
+        if the environment's spaces are no longer those the policy was trained on."""
         env_config = dict(self.env_config)
         if render_mode is not None:
             env_config["render_mode"] = render_mode

@@ -26,6 +26,7 @@ class TrainResult:
     info: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field as a plain dict (`info` included): for JSON, CSV or a Ray Tune report."""
         return asdict(self)
 
     def __getitem__(self, key: str) -> Any:  # result["episode_reward_mean"], as in old RLlib
