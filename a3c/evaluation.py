@@ -33,7 +33,13 @@ class EvaluationResult:
 
 
 class SavedPolicy:
-    """The policy stored in a checkpoint, with the preprocessing it was trained with."""
+    """The policy stored in a checkpoint, with the preprocessing it was trained with: play it without
+    training, without Ray, and for an MLP without torch (its weights run in numpy).
+
+    `path`: a checkpoint file, or a run directory, its checkpoints/ or checkpoints/index.json (the
+    newest checkpoint; with `best`, the best one by reward). The checkpoint's environment must be a
+    gymnasium id (a callable cannot be stored).
+    """
 
     def __init__(self, path: str | Path, best: bool = False):
         self.path = resolve_checkpoint(path, best)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _text(text: str) -> str:
+    """Plain text for a table cell: `<agent>` in a help text is no HTML tag, `_<env>_` no emphasis."""
+    return html.escape(text, quote=False).replace("_", "\\_").replace("*", "\\*")
+
+
 def _differences(texts: dict[str, str], first: str) -> str:
     """" (PPO: ...)" for each agent whose text says more than a rewording of the first one."""
     return "".join(f" ({agent}: {text})" for agent, text in texts.items() if text not in first and first not in text)
@@ -124,7 +130,7 @@ def config_table() -> str:
         present = {agent: option for agent, option in options.items() if option is not None}
         meaning = first.help + _differences({agent: o.help for agent, o in present.items()}, first.help)
         allowed = first.allowed + _differences({agent: o.allowed for agent, o in present.items()}, first.allowed)
-        row = [f"`{key}`", *defaults, allowed, meaning]
+        row = [f"`{key}`", *defaults, _text(allowed), _text(meaning)]
         lines.append("| " + " | ".join(_cell(cell) for cell in row) + " |")
     return "\n".join(lines)
 
@@ -135,7 +141,7 @@ def model_table() -> str:
 
     lines = ["| key | default | allowed | meaning |", "|---|---|---|---|"]
     for key, option in MODEL_SCHEMA.items():
-        row = [f"`{key}`", _value(option.default), option.allowed, option.help]
+        row = [f"`{key}`", _value(option.default), _text(option.allowed), _text(option.help)]
         lines.append("| " + " | ".join(_cell(cell) for cell in row) + " |")
     return "\n".join(lines)
 
@@ -153,7 +159,7 @@ def cli_reference() -> str:
     for name, command in group.commands.items():  # type: ignore[attr-defined]
         context = click.Context(command, info_name=name, parent=root)
         usage = command.get_usage(context).removeprefix("Usage: ")
-        parts += [f"## `a3c {name}`", "", (command.help or "").strip(), "", f"```\n{usage}\n```", ""]
+        parts += [f"## `a3c {name}`", "", _text((command.help or "").strip()), "", f"```\n{usage}\n```", ""]
         parts += ["| argument or option | default | meaning |", "|---|---|---|"]
         for param in command.params:
             names = " / ".join(f"`{opt}`" for opt in [*param.opts, *param.secondary_opts])
@@ -161,7 +167,7 @@ def cli_reference() -> str:
                 names = f"`{param.name.upper()}`" + (" (required)" if param.required else "")
             default = "" if param.default is None else f"`{param.default}`"
             help_text = re.sub(r"\\\[", "[", getattr(param, "help", None) or "")
-            lines = [names, default, help_text]
+            lines = [names, default, _text(help_text)]
             parts.append("| " + " | ".join(_cell(cell) for cell in lines) + " |")
         parts.append("")
     return "\n".join(parts)
