@@ -63,3 +63,43 @@ def test_every_public_name_has_a_docstring() -> None:
     paths = hook.public_api()
     assert {path.rsplit(".", 1)[1] for path in paths} >= set(a3c.__all__)
     assert hook.undocumented(paths) == [], "write a short docstring (what it is for) for each of these"
+
+
+def test_the_docstring_check_finds_a_missing_docstring(tmp_path: Path) -> None:
+    _require_docs_tools()
+    import griffe
+
+    package = tmp_path / "fakepkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        '''"""A package."""
+
+
+def documented():
+    """Says why."""
+
+
+def bare():
+    pass
+
+
+class Base:
+    """A base class."""
+
+    def inherited(self):
+        pass
+
+
+class Thing(Base):
+    """A class."""
+
+    def method(self):
+        """Says why."""
+
+    def _private(self):
+        pass
+'''
+    )
+    loaded = griffe.load("fakepkg", search_paths=[str(tmp_path)], resolve_aliases=True)
+    paths = ["fakepkg.documented", "fakepkg.bare", "fakepkg.Thing"]
+    assert _hook().undocumented(paths, package=loaded) == ["fakepkg.bare", "fakepkg.Thing.inherited"]
