@@ -1,12 +1,13 @@
 """MkDocs hook for the a3c site (mkdocs.yml `hooks:`): what a hand-written page would let drift.
 
 - BENCHMARKS.md, SCALING.md and README.md, kept at the repository's root, become pages of the site
-  as they are (README's links into docs/ adjusted), so guides link to them and strict mode checks
-  those links and anchors; figures are stated there, never copied into the guides.
+  as they are (their links into docs/ made relative to it, links to other repository files shown as
+  paths: see _site_link), so guides link to them and strict mode checks those links and anchors;
+  figures are stated there, never copied into the guides.
 - `<!-- a3c:config-table -->` and `<!-- a3c:model-table -->` become the config reference, rendered
   from the schemas in a3c.config; `<!-- a3c:cli -->` the command-line reference, rendered from the
   Typer app in a3c.cli.
-- Every public name (PUBLIC_API) must have a docstring and appear in a `::: name` block of some page:
+- Every public name (public_api()) must have a docstring and appear in a `::: name` block of some page:
   each miss is a warning, so `mkdocs build --strict` fails. tests/test_docs.py uses the same list.
 """
 
@@ -84,11 +85,27 @@ def undocumented(paths: list[str] | None = None, package: Any = None) -> list[st
 # -- repository files as pages ----------------------------------------------------------------------
 
 
+_LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s#]+)(#[^)\s]*)?\)")
+
+
+def _site_link(match: re.Match[str]) -> str:
+    """A repository-relative link of a root file, as the site can hold it: into docs/ it becomes
+    relative to docs/; to a file of the repository that is no page (benchmarks/results/suite.md) it
+    becomes the text and the path, since the site has no copy to link to; anything else is kept, so
+    that strict mode reports it as broken."""
+    bang, text, target, anchor = match.group(1), match.group(2), match.group(3), match.group(4) or ""
+    if re.match(r"^[a-z]+:", target) or target in ROOT_PAGES:
+        return match.group(0)
+    if target.startswith("docs/"):
+        return f"{bang}[{text}]({target.removeprefix('docs/')}{anchor})"
+    if (ROOT / target).exists():
+        return f"{text} (`{target}`)" if text and text != target else f"`{target}`"
+    return match.group(0)
+
+
 def on_files(files: Files, config: Any) -> Files:
     for name in ROOT_PAGES:
-        text = (ROOT / name).read_text(encoding="utf-8")
-        # README links into docs/ (images, tables) from the repository's root; its page sits in docs/.
-        text = re.sub(r"\]\(docs/", "](", text)
+        text = _LINK.sub(_site_link, (ROOT / name).read_text(encoding="utf-8"))
         files.append(File.generated(config, name, content=text))
     return files
 
