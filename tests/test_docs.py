@@ -47,8 +47,9 @@ def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-6000:]}"
     # The pages the issue asks for, the repository's own files as pages, and rendered docstrings.
-    for page in ("getting-started", "guides/cluster", "BENCHMARKS", "reference/config", "reference/cli"):
+    for page in ("getting-started", "guides/cluster", "BENCHMARKS", "README", "reference/config", "reference/cli"):
         assert (site / page / "index.html").is_file(), page
+    assert "Where to go" in (site / "index.html").read_text(encoding="utf-8")  # docs/index.md, not README.md
     agents = (site / "reference" / "agents" / "index.html").read_text(encoding="utf-8")
     assert "Asynchronous advantage actor-critic" in agents  # A3CAgent's docstring, through mkdocstrings
     config = (site / "reference" / "config" / "index.html").read_text(encoding="utf-8")

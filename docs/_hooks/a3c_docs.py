@@ -106,7 +106,11 @@ def _site_link(match: re.Match[str]) -> str:
 def on_files(files: Files, config: Any) -> Files:
     for name in ROOT_PAGES:
         text = _LINK.sub(_site_link, (ROOT / name).read_text(encoding="utf-8"))
-        files.append(File.generated(config, name, content=text))
+        page = File.generated(config, name, content=text)
+        if name == "README.md":  # MkDocs would make README.md the home page, in place of docs/index.md
+            page.dest_uri = "README/index.html" if config["use_directory_urls"] else "README.html"
+            page.url = "README/" if config["use_directory_urls"] else "README.html"
+        files.append(page)
     return files
 
 
