@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 BENCH_STAMP := $(VENV)/.bench-installed
+DOCS_STAMP := $(VENV)/.docs-installed
 EXTRAS_STAMP := $(VENV)/.extras-installed
 
 # Atari (ale-py ships the ROMs), Box2D and MuJoCo environments: `make extras`.
@@ -23,7 +24,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-.PHONY: install install-tune extras tutorial test lint bench bench-quick suite suite-quick suite-pong
+.PHONY: install install-tune extras tutorial test lint docs bench bench-quick suite suite-quick suite-pong
 install: $(STAMP)
 
 extras: $(EXTRAS_STAMP)
@@ -36,10 +37,19 @@ tutorial: $(STAMP)
 	$(PY) examples/tutorial.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check a3c tests examples benchmarks
+	$(PY) -m ruff check a3c tests examples benchmarks docs/_hooks
 
 test: lint
 	$(PY) -m pytest
+
+# The documentation site (mkdocs.yml; MkDocs Material + mkdocstrings) into site/, in strict mode: a
+# broken link or anchor, a missing page or a public name without a docstring fails the build.
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 # benchmarks/run.py against Stable-Baselines3 (installs the bench extras): BENCHMARKS.md
 bench: $(BENCH_STAMP)

@@ -59,6 +59,8 @@ class RunRecord:
 
 @dataclass
 class Comparison:
+    """What `compare` returns: every agent x seed run under one stop rule, and its summary."""
+
     env: str
     stop: dict[str, float]
     seeds: list[int]
@@ -113,6 +115,7 @@ class Comparison:
         return rows
 
     def to_markdown(self) -> str:
+        """The summary as a Markdown table, one row per agent (what summary.md holds)."""
         rows = self.display_rows()
         if not rows:
             return ""
@@ -123,6 +126,8 @@ class Comparison:
         return "\n".join(lines)
 
     def write(self, out_dir: Path, command: str | None = None) -> None:
+        """Write curves.png, summary.md (with the date, seeds, stop rule and `command`), summary.csv
+        and runs/AGENT_seedN.csv into `out_dir`."""
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "runs").mkdir(exist_ok=True)
         for run in self.runs:

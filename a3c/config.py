@@ -39,6 +39,7 @@ class AgentConfig(dict):
         self.schema = dict(schema)
 
     def copy(self) -> AgentConfig:  # type: ignore[override]
+        """A deep copy that keeps the schema: the tutorial's `DEFAULT_CONFIG.copy()` never shares nested dicts."""
         return AgentConfig(self, self.schema)
 
 
@@ -403,6 +404,7 @@ def upgrade_saved_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def default_config(schema: Mapping[str, Option]) -> AgentConfig:
+    """An AgentConfig of a schema's defaults: how each agent's DEFAULT_CONFIG is made."""
     return AgentConfig({key: option.default for key, option in schema.items()}, schema)
 
 

@@ -20,17 +20,26 @@ from a3c.spaces import upgrade_spaces_dict
 
 @dataclass
 class EvaluationResult:
+    """Each played episode's total reward and length; `summary` gives the reward's mean, std, min and max."""
+
     rewards: list[float]
     lengths: list[int]
 
     @property
     def summary(self) -> dict[str, float]:
+        """Mean, std, min and max of the episode rewards."""
         r = np.asarray(self.rewards)
         return {"mean": float(r.mean()), "std": float(r.std()), "min": float(r.min()), "max": float(r.max())}
 
 
 class SavedPolicy:
-    """The policy stored in a checkpoint, with the preprocessing it was trained with."""
+    """The policy stored in a checkpoint, with the preprocessing it was trained with: play it without
+    training, without Ray, and for an MLP without torch (its weights run in numpy).
+
+    `path`: a checkpoint file, or a run directory, its checkpoints/ or checkpoints/index.json (the
+    newest checkpoint; with `best`, the best one by reward). The checkpoint's environment must be a
+    gymnasium id (a callable cannot be stored).
+    """
 
     def __init__(self, path: str | Path, best: bool = False):
         self.path = resolve_checkpoint(path, best)
@@ -63,6 +72,8 @@ class SavedPolicy:
             self.obs_filter.stat = stat
 
     def make_env(self, render_mode: str | None = None) -> gym.Env:
+        """The checkpoint's environment with its saved `env_config` and preprocessing; CheckpointError
+        if the environment's spaces are no longer those the policy was trained on."""
         env_config = dict(self.env_config)
         if render_mode is not None:
             env_config["render_mode"] = render_mode

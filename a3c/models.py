@@ -96,6 +96,7 @@ class ActorCritic(nn.Module):
         return self.policy_head(features), self.value_head(value_features).squeeze(-1)
 
     def initial_state(self, batch: int) -> State:
+        """Zero LSTM state (h, c) for `batch` sequences: the state at the start of an episode."""
         size = self.lstm.hidden_size
         return torch.zeros(batch, size), torch.zeros(batch, size)
 
@@ -116,9 +117,12 @@ class ActorCritic(nn.Module):
         return self.policy_head(out), self.value_head(out).squeeze(-1), (h, c)
 
     def extra_param(self) -> torch.Tensor | None:
+        """The Gaussian's log-std (Box actions), the one parameter outside the layers; None otherwise."""
         return None if self.log_std is None else self.log_std.log_std
 
     def describe(self) -> str:
+        """The line the agent prints on construction, as the tutorial did (e.g. `Constructing fcnet [64, 64]
+        tanh, separate value network`)."""
         separate = "" if self.share_layers else ", separate value network"
         if self.is_image:
             text = f"Constructing conv {self.conv_filters} + fcnet {self.conv_fc_hiddens} relu{separate}"
@@ -127,12 +131,16 @@ class ActorCritic(nn.Module):
         return text + (f" + lstm {self.lstm.hidden_size}" if self.lstm is not None else "")
 
     def num_params(self) -> int:
+        """Number of parameters: the length of the flat weight vector that crosses Ray."""
         return sum(p.numel() for p in self.parameters())
 
     def get_flat_weights(self) -> np.ndarray:
+        """All parameters as one float32 vector, in `parameters()` order (the layout workers and
+        checkpoints share)."""
         return nn.utils.parameters_to_vector(self.parameters()).detach().numpy().astype(np.float32, copy=True)
 
     def set_flat_weights(self, flat: np.ndarray) -> None:
+        """Load a flat vector laid out as `get_flat_weights` returns it."""
         flat = np.asarray(flat, dtype=np.float32)
         if not flat.flags.writeable:  # Ray hands out read-only arrays; torch wants to own writable memory
             flat = flat.copy()
@@ -140,11 +148,13 @@ class ActorCritic(nn.Module):
             nn.utils.vector_to_parameters(torch.from_numpy(flat), self.parameters())
 
     def get_flat_grad(self) -> np.ndarray:
+        """The gradients after `backward()`, as one float32 vector in the weights' layout (zeros where none)."""
         grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in self.parameters()]
         return torch.cat(grads).numpy().astype(np.float32, copy=False)
 
 
-SharedModel = ActorCritic  # the tutorial-era name
+SharedModel = ActorCritic
+"""The tutorial-era name of `ActorCritic`, kept so that 2018 code importing `a3c.SharedModel` runs."""
 
 
 class ActionDistribution:

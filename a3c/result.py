@@ -10,7 +10,26 @@ from typing import Any
 
 @dataclass
 class TrainResult:
-    """Attribute access (`result.episode_reward_mean`) and `to_dict()` for logging."""
+    """What one `train()` returned: attribute access (`result.episode_reward_mean`), item access
+    (`result["episode_reward_mean"]`, as in old RLlib) and `to_dict()` for logging.
+
+    Attributes:
+        episode_reward_mean: mean total reward of the last 100 completed episodes (NaN before the first).
+        episode_reward_min: lowest of those.
+        episode_reward_max: highest of those.
+        episode_len_mean: mean length of those, in env steps.
+        episodes_this_iter: episodes completed during this iteration.
+        episodes_total: episodes completed since the agent was built (or its checkpoint's run began).
+        timesteps_this_iter: env steps sampled during this iteration.
+        timesteps_total: env steps sampled in all.
+        training_iteration: iterations so far, this one included.
+        time_this_iter_s: wall time of this iteration.
+        time_total_s: wall time of all `train()` calls (not the agent's construction).
+        info: `learner` (policy_loss, value_loss, entropy, grad_norm, cur_lr; A3C adds policy_lag_mean
+            and policy_lag_max, PPO approx_kl, clip_fraction and explained_variance), `timers` (A3C:
+            wait_time_s, apply_time_s, dispatch_time_s), `weights_version`, `num_worker_restarts`,
+            `workers_per_node`, `num_bad_gradients`, `num_env_errors`.
+    """
 
     episode_reward_mean: float
     episode_reward_min: float
@@ -26,6 +45,7 @@ class TrainResult:
     info: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field as a plain dict (`info` included): for JSON, CSV or a Ray Tune report."""
         return asdict(self)
 
     def __getitem__(self, key: str) -> Any:  # result["episode_reward_mean"], as in old RLlib

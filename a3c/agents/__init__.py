@@ -6,5 +6,6 @@ from a3c.agents.base import Agent
 from a3c.agents.ppo import PPOAgent
 
 AGENTS: dict[str, type[Agent]] = {"a3c": A3CAgent, "ppo": PPOAgent, "a2c": A2CAgent}
+"""The agent classes by the names the command line, `a3c.compare` and `a3c.tune.trainable` take."""
 
 __all__ = ["AGENTS", "A2CAgent", "A3CAgent", "Agent", "PPOAgent"]

@@ -12,6 +12,7 @@ from a3c.config import A2C_SCHEMA, default_config
 from a3c.worker import GradientResult
 
 DEFAULT_CONFIG = default_config(A2C_SCHEMA)
+"""A2C's defaults, a plain dict: `config = DEFAULT_CONFIG.copy()`, change keys, pass it to the agent."""
 
 
 def average_gradients(results: list[GradientResult]) -> np.ndarray:

@@ -13,6 +13,8 @@ from a3c.execution.pool import WorkerLost
 from a3c.worker import GradientResult
 
 DEFAULT_CONFIG = default_config(A3C_SCHEMA)
+"""A3C's defaults, a plain dict: `config = DEFAULT_CONFIG.copy()`, change keys, pass it to the agent.
+`a3c.DEFAULT_CONFIG` is this one, as in the 2018 tutorial."""
 
 
 class A3CAgent(Agent):

@@ -353,6 +353,9 @@ class Agent:
         raise NotImplementedError
 
     def train(self) -> TrainResult:
+        """One iteration (A3C and A2C: `grads_per_step` gradients applied; PPO: one update on
+        `train_batch_size` steps); returns counters, timing, the last 100 episodes' statistics and,
+        in `info`, the learner's and the workers' stats."""
         start = time.perf_counter()
         self.episodes.episodes_this_iter = 0
         steps, info = self._train()
@@ -397,6 +400,8 @@ class Agent:
         return {name: t.detach().numpy().copy() for name, t in model.state_dict().items()}
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Replace the weights with named arrays, as `get_weights` returns them. Gradients still in
+        flight were computed on the old weights: they are dropped, not applied."""
         self.model.load_state_dict({name: torch.as_tensor(np.asarray(w)) for name, w in weights.items()})
         self._replace_weights(self.model.get_flat_weights())
 
@@ -429,6 +434,8 @@ class Agent:
             self.return_filter.stat = RunningStat.from_state(state["returns"])
 
     def checkpoint(self) -> Checkpoint:
+        """What `save` writes, in memory: weights, optimizer moments, filter statistics, counters,
+        episode window, config and the environment's spaces (to refuse a restore that does not fit)."""
         adam_tensors, adam_scalars = self.learner.state()
         extra_tensors, extra_state = self._extra_state()
         state = {

@@ -15,6 +15,7 @@ from a3c.core.losses import explained_variance, ppo_loss
 from a3c.worker import TrainBatch
 
 DEFAULT_CONFIG = default_config(PPO_SCHEMA)
+"""PPO's defaults, a plain dict: `config = DEFAULT_CONFIG.copy()`, change keys, pass it to the agent."""
 
 
 class PPOAgent(Agent):
