@@ -81,7 +81,8 @@ class ActorCritic(nn.Module):
         return nn.Sequential(*layers, nn.Flatten(), *dense), size
 
     def _inputs(self, obs: torch.Tensor) -> torch.Tensor:
-        return obs.float() / 255.0 if self.is_image else obs
+        # One float copy, scaled in place: a loss's batch of Pong frames is 14 MB as float32.
+        return obs.to(torch.float32, copy=True).div_(255.0) if self.is_image else obs
 
     def forward(
         self, obs: torch.Tensor, state: State | None = None, resets: torch.Tensor | None = None

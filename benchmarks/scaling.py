@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/scaling.py [--repeats 200]
 
-For CartPole-v0 models of about 10k, 70k, 700k and 1.7M parameters it measures, in CPU time of
+For CartPole-v0 models of about 10k, 70k, 700k and 1.7M parameters, and for the two networks the
+defaults build (the tutorial's on CartPole-v0; the conv net on ALE/Pong-v5, with the atari extra),
+it measures, in CPU time of
 the process that does the work (less sensitive to other load on a shared machine than wall time):
 
 - apply: the driver's Learner.apply_gradient (clip + fused Adam step on the flat vector)
@@ -10,7 +12,7 @@ the process that does the work (less sensitive to other load on a shared machine
 - transport: the driver's CPU per Ray round trip that carries the weights to an actor and a
   gradient of the same size back (an echo actor on the local Ray; inline, as A3C sends them)
 - worker task: RolloutWorker.compute_gradients for the tutorial's task (16 steps x 1 env) and a
-  16x larger one (16 steps x 16 envs), in process
+  16x larger one (16 steps x 16 envs), in process; for Pong, one default worker's (16 steps x 8 envs)
 
 and prints them as a Markdown table with the bytes per gradient.
 """
@@ -18,18 +20,20 @@ and prints them as a Markdown table with the bytes per gradient.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 
 import numpy as np
 
 import a3c  # noqa: F401 - sets Ray's inline object size before Ray starts
 from a3c.agents.base import Learner
-from a3c.config import A3C_SCHEMA, default_lr, resolve_config
-from a3c.models import build_model
+from a3c.config import A3C_SCHEMA, default_envs_per_worker, default_lr, resolve_config
 from a3c.worker import RolloutWorker
 
 # Hidden sizes giving about 10k, 70k, 700k and 1.7M parameters on CartPole (4 inputs, 2 actions).
 SIZES = {"10k": [96, 96], "70k": [256, 256], "700k": [830, 830], "1.7M": [1300, 1300]}
+# The two networks the defaults build for the tutorial and for Pong, each measured with its own env.
+DEFAULT_NETWORKS = {"the tutorial's (CartPole-v0 defaults)": "CartPole-v0", "Pong's conv net (defaults)": "ALE/Pong-v5"}
 
 
 def cpu_ms_per_call(fn, repeats: int) -> float:
@@ -40,23 +44,32 @@ def cpu_ms_per_call(fn, repeats: int) -> float:
     return (time.process_time() - start) / repeats * 1e3
 
 
-def measure(hiddens: list[int], repeats: int, echo) -> dict[str, float]:
+def measure(env: str, model_config: dict, repeats: int, echo, tasks: list[int]) -> dict[str, float]:
+    """The driver's CPU per gradient (apply, snapshot, transport) for this env's network, and a worker
+    task's CPU for each number of environments in `tasks` (16 steps each)."""
     import ray
 
-    config = resolve_config({"model": {"fcnet_hiddens": hiddens}, "num_workers": 1, "seed": 0}, A3C_SCHEMA)
-    model = build_model(4, 2, config["model"])
-    learner = Learner(model, default_lr("a3c", is_image=False), config["grad_clip"])
+    from a3c.envs import check_spaces, make_env
+    from a3c.models import ActorCritic
+
+    config = resolve_config({"model": model_config, "num_workers": 1, "seed": 0}, A3C_SCHEMA)
+    probe = make_env(env)
+    spaces = check_spaces(probe)
+    probe.close()
+    model = ActorCritic(spaces.encoder.shape, spaces.action, config["model"], spaces.encoder.is_image)
+    learner = Learner(model, default_lr("a3c", spaces.encoder.is_image), config["grad_clip"])
     params = model.num_params()
     grad = np.random.default_rng(0).normal(size=params).astype(np.float32)
     weights = learner.weights()
-    row = {"params": params, "bytes_per_gradient": 4 * params}
+    row = {"model": model.describe().removeprefix("Constructing "), "params": params, "bytes_per_gradient": 4 * params}
     row["apply_ms"] = cpu_ms_per_call(lambda: learner.apply_gradient(grad), repeats)
     row["snapshot_ms"] = cpu_ms_per_call(lambda: np.array(weights, copy=True), repeats)
     row["transport_ms"] = cpu_ms_per_call(lambda: ray.get(echo.echo.remote(np.array(weights, copy=True))), repeats)
-    for name, envs in [("task_16x1_ms", 1), ("task_16x16_ms", 16)]:
-        worker = RolloutWorker("CartPole-v0", {**config, "batch_size": 16, "num_envs_per_worker": envs}, 1)
-        calls = max(5, repeats // (4 * envs))
-        row[name] = cpu_ms_per_call(lambda w=worker: w.compute_gradients(weights), calls)
+    row["tasks"] = {}
+    for envs in tasks:
+        worker = RolloutWorker(env, {**config, "batch_size": 16, "num_envs_per_worker": envs}, 1)
+        calls = max(3, repeats // (4 * envs * (50 if spaces.encoder.is_image else 1)))
+        row["tasks"][envs] = cpu_ms_per_call(lambda w=worker: w.compute_gradients(weights), calls)
     return row
 
 
@@ -81,18 +94,27 @@ def main() -> None:
             return array
 
     echo = Echo.remote()
-    rows = {name: measure(hiddens, args.repeats, echo) for name, hiddens in SIZES.items()}
+    rows = [
+        measure("CartPole-v0", {"fcnet_hiddens": hiddens}, args.repeats, echo, [1, 16]) for hiddens in SIZES.values()
+    ]
+    for env in DEFAULT_NETWORKS.values():
+        if env.startswith("ALE/") and importlib.util.find_spec("ale_py") is None:
+            print(f"({env}: skipped, the atari extra is not installed)")
+            continue
+        envs = [1, 16] if not env.startswith("ALE/") else [default_envs_per_worker(A3C_SCHEMA["num_workers"].default)]
+        rows.append(measure(env, {}, args.repeats, echo, envs))
     print(
         "| model | parameters | bytes per gradient (each way) | apply ms | snapshot ms | transport ms "
-        "| driver ms per gradient | driver gradients/s | worker task 16x1 ms | worker task 16x16 ms |"
+        "| driver ms per gradient | driver gradients/s | worker task ms (16 steps x envs) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, row in rows.items():
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
         driver_ms = row["apply_ms"] + row["snapshot_ms"] + row["transport_ms"]
+        tasks = " / ".join(f"{ms:.2f} (x{envs})" for envs, ms in row["tasks"].items())
         print(
-            f"| {SIZES[name]} | {row['params']:,} | {row['bytes_per_gradient']:,} | {row['apply_ms']:.3f} "
+            f"| {row['model']} | {row['params']:,} | {row['bytes_per_gradient']:,} | {row['apply_ms']:.3f} "
             f"| {row['snapshot_ms']:.3f} | {row['transport_ms']:.3f} | {driver_ms:.3f} | {1e3 / driver_ms:,.0f} "
-            f"| {row['task_16x1_ms']:.2f} | {row['task_16x16_ms']:.2f} |"
+            f"| {tasks} |"
         )
     ray.shutdown()
 

@@ -78,11 +78,17 @@ def startup(actors: int) -> list[dict]:
     return rows
 
 
-def pong(seconds: float) -> dict:
+PONG_CONFIGS = {
+    "a3c_2_workers": {"num_workers": 2, **ONE_ENV},
+    "a3c_16_workers": {"num_workers": 16},
+    "a3c_defaults": {},  # 2 workers of 8 environments since 2026-11-26
+}
+
+
+def pong(seconds: float, names: tuple[str, ...] = tuple(PONG_CONFIGS)) -> dict:
     raw = env_step_rate("ALE/Pong-v5", seconds)
     result = {"raw_steps_per_s_one_process": raw, "raw_limit_two_cores": 2 * raw}
-    configs = {"a3c_2_workers": {"num_workers": 2, **ONE_ENV}, "a3c_16_workers": {"num_workers": 16}}
-    configs["a3c_defaults"] = {}  # 2 workers of 8 environments since 2026-11-26
+    configs = {name: PONG_CONFIGS[name] for name in names}
     for name, config in configs.items():
         measured = a3c_throughput({**config, "grads_per_step": 20}, seconds, env="ALE/Pong-v5")
         result[name] = {
@@ -116,7 +122,7 @@ def transfer(seconds: float) -> dict:
     return results
 
 
-def e2e(seconds: float, workers: int, scratch: Path, envs: list[str] = E2E_ENVS) -> list[dict]:
+def e2e(seconds: float, workers: int, scratch: Path, envs: tuple[str, ...] = tuple(E2E_ENVS)) -> list[dict]:
     """Train each env for `seconds` from the CLI and from Python; evaluate both checkpoints."""
     from a3c import A3CAgent
     from a3c.evaluation import SavedPolicy
@@ -181,6 +187,9 @@ def main() -> None:
     parser.add_argument("--actors", type=int, default=4, help="actors per kind in the start-up section")
     parser.add_argument("--workers", type=int, default=4, help="num_workers in the e2e section")
     parser.add_argument("--envs", nargs="+", default=E2E_ENVS, metavar="ENV", help="the e2e section's environments")
+    parser.add_argument(
+        "--pong-configs", nargs="+", choices=list(PONG_CONFIGS), default=list(PONG_CONFIGS), help="the pong section's"
+    )
     parser.add_argument("--scratch", type=Path, default=None, help="e2e runs and GIFs (default: a new temp dir)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "spaces.json")
     args = parser.parse_args()
@@ -196,11 +205,13 @@ def main() -> None:
         for row in report["startup"]:
             print(f"| {row['worker']} | {row['actors']} | {row['start_s']:.1f} | {row['rss_mib_median']:.0f} |")
     if "pong" in args.sections:
-        report["pong"] = result = pong(args.seconds)
+        report["pong"] = result = pong(args.seconds, args.pong_configs)
         print("\n| ALE/Pong-v5 | env steps/s | share of 2 x raw |\n|---|---|---|")
         print(f"| raw env.step, one process | {result['raw_steps_per_s_one_process']:,.0f} | |")
         labels = {"a3c_2_workers": "2 workers, 1 env each", "a3c_16_workers": "16 workers", "a3c_defaults": "defaults"}
         for name, label in labels.items():
+            if name not in result:
+                continue
             rate = result[name]["env_steps_per_s"]
             print(f"| A3C, {label} | {rate:,.0f} | {rate / result['raw_limit_two_cores']:.2f} |")
     if "transfer" in args.sections:

@@ -66,7 +66,8 @@ def test_probe_scripts_run(args):
 def test_spaces_sections(tmp_path):
     run_script(
         BENCH / "spaces.py", "--sections", "startup", "pong", "transfer", "e2e", "--seconds", "0.5",
-        "--actors", "1", "--workers", "1", "--envs", "FrozenLake-v1", "--scratch", tmp_path / "e2e",
+        "--actors", "1", "--workers", "1", "--envs", "FrozenLake-v1", "--pong-configs", "a3c_defaults",
+        "--scratch", tmp_path / "e2e",
         "--out", tmp_path / "spaces.json",
     )  # fmt: skip
     assert json.loads((tmp_path / "spaces.json").read_text())
