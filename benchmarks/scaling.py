@@ -73,10 +73,76 @@ def measure(env: str, model_config: dict, repeats: int, echo, tasks: list[int]) 
     return row
 
 
+def task_parts(env: str, envs: int, repeats: int) -> dict[str, float]:
+    """CPU ms of the parts of one worker task (16 steps x `envs`), each timed on its own in process:
+    where a task's time goes (BENCHMARKS.md, "Speed")."""
+    from a3c.core.returns import compute_gae
+
+    config = resolve_config({"num_workers": 1, "num_envs_per_worker": envs, "batch_size": 16, "seed": 0}, A3C_SCHEMA)
+    worker = RolloutWorker(env, config, 1)
+    weights = (np.random.default_rng(0).normal(size=worker.policy.num_params) * 0.1).astype(np.float32)
+    filters = {"obs": worker.obs_filter.stat.state() if hasattr(worker.obs_filter, "stat") else None}
+    if worker.return_filter is not None:
+        filters["returns"] = worker.return_filter.stat.state()
+    rollout = worker.sample()
+    batch = worker.sample_batch()
+    policy_input = worker.obs_filter(worker.obs, update=False)
+    steps = rollout.rewards.size
+    return {
+        "whole task": cpu_ms_per_call(lambda: worker.compute_gradients(weights, 0, filters), repeats),
+        "set weights and filters": cpu_ms_per_call(lambda: worker.set_weights(weights, filters), repeats),
+        "sample (16 steps)": cpu_ms_per_call(worker.sample, repeats),
+        "  of which: policy act, per step": cpu_ms_per_call(
+            lambda: worker.policy.act(policy_input, None, worker.rng), repeats * 16
+        ),
+        "  of which: observation filter, per step": cpu_ms_per_call(
+            lambda: worker.obs_filter(worker.obs, update=False), repeats * 16
+        ),
+        "return normalizer": cpu_ms_per_call(
+            lambda: (
+                worker.return_filter(rollout.rewards, rollout.terminated | rollout.truncated, rollout.valid)
+                if worker.return_filter is not None
+                else None
+            ),
+            repeats,
+        ),
+        "GAE": cpu_ms_per_call(
+            lambda: compute_gae(
+                rollout.rewards,
+                rollout.values,
+                rollout.terminated,
+                rollout.truncated,
+                rollout.final_values,
+                rollout.last_values,
+                0.99,
+                1.0,
+            ),
+            repeats,
+        ),  # fmt: skip
+        "loss and gradient": cpu_ms_per_call(
+            lambda: worker.policy.loss_and_grad(batch.loss_inputs(batch.advantages), 0.5, 0.01), repeats
+        ),
+        "steps": steps,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument(
+        "--parts", action="store_true", help="only the parts of the tutorial's worker task, in process (no Ray)"
+    )
     args = parser.parse_args()
+    if args.parts:
+        import torch
+
+        torch.set_num_threads(1)
+        parts = task_parts("CartPole-v0", 1, args.repeats * 5)
+        print("| part of the tutorial's worker task (16 steps x 1 env) | CPU ms |\n|---|---|")
+        for name, value in parts.items():
+            if name != "steps":
+                print(f"| {name} | {value:.3f} |")
+        return
 
     import ray
     import torch

@@ -52,6 +52,7 @@ def test_suite_a_row_and_the_pong_mode(tmp_path):
     [
         ["tutorial_seeds.py", "--seeds", "1", "--iterations", "1", "--override", '{"num_workers": 2}'],
         ["scaling.py", "--repeats", "2"],
+        ["scaling.py", "--parts", "--repeats", "2"],
         ["memory_soak.py", "--minutes", "0.05", "--workers", "2", "--baseline-s", "1"],
         ["mountaincar_variants.py", "--variants", "shipped", "--seeds", "0", "--cap-s", "1"],
         ["defaults_ablation.py", "--env", "CartPole-v1", "--seed-list", "0", "--cap", "1", "--variants", "defaults"],
