@@ -6,6 +6,8 @@ plus the checkpoints kept (the last K and the best).
         config.json         the full resolved config
         progress.csv        one row per iteration (flattened result)
         result.json         one JSON result per line, the fields train() returns
+        evaluation.csv      with periodic evaluation (a3c.run.Evaluation): one row per evaluation,
+                            keyed by training_iteration and timesteps_total like progress.csv
         events.out.tfevents.*   TensorBoard (tensorboard --logdir runs/)
         checkpoints/        checkpoint_NNNNNN.safetensors, index.json
 """
@@ -21,6 +23,8 @@ from typing import Any
 
 from a3c.checkpoint import INDEX_NAME
 from a3c.result import TrainResult
+
+EVALUATION_CSV = "evaluation.csv"
 
 
 def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -83,6 +87,21 @@ class RunLogger:
             for key, value in record.items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "timesteps_total":
                     self.writer.add_scalar(key, value, step)
+            self.writer.flush()
+
+    def log_evaluation(self, row: dict[str, Any]) -> None:
+        """One evaluation's row (flat numbers) to evaluation.csv, and to TensorBoard under evaluation/."""
+        path = self.run_dir / EVALUATION_CSV
+        new = not path.exists() or path.stat().st_size == 0
+        with open(path, "a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow({key: _json_safe(value) for key, value in row.items()})
+        if self.writer is not None:
+            for key, value in row.items():
+                if key not in ("training_iteration", "timesteps_total"):
+                    self.writer.add_scalar(f"evaluation/{key}", value, row["timesteps_total"])
             self.writer.flush()
 
     def close(self) -> None:
