@@ -500,43 +500,16 @@ def plot(
     """Learning curves (episode_reward_mean against env steps and wall-clock time) of runs."""
 
     def action() -> None:
-        import csv
-
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from a3c.plot import plot_curves
+        from a3c.runlog import read_progress
 
         curves = []
         for run in run_dirs:
-            progress = run / "progress.csv"
-            if not progress.is_file():
+            if not (run / "progress.csv").is_file():
                 raise UsageError(f"{run} has no progress.csv: not a run directory")
-            with open(progress, newline="") as handle:
-                rows = list(csv.DictReader(handle))
-            points = [
-                (float(r["timesteps_total"]), float(r["time_total_s"]), float(r["episode_reward_mean"]))
-                for r in rows
-                if r.get("episode_reward_mean") not in ("", None)
-            ]
-            curves.append((run.name, points))
+            curves.append((run.name, [read_progress(run)]))
         _check_writable_dir(out_file.parent if str(out_file.parent) else Path("."))
-        fig, (by_steps, by_time) = plt.subplots(1, 2, figsize=(12, 4.5))
-        for name, points in curves:
-            if points:
-                steps, seconds, rewards = zip(*points, strict=True)
-                by_steps.plot(steps, rewards, label=name)
-                by_time.plot(seconds, rewards, label=name)
-        by_steps.set_xlabel("env steps")
-        by_time.set_xlabel("training time (s)")
-        for axis in (by_steps, by_time):
-            axis.set_ylabel("episode_reward_mean")
-            axis.grid(alpha=0.3)
-        by_steps.legend(fontsize="small")
-        fig.tight_layout()
-        tmp = out_file.with_name(f".{out_file.name}.tmp.png")
-        fig.savefig(tmp, dpi=100)
-        tmp.replace(out_file)
+        plot_curves(curves, out_file, [("timesteps_total", "env steps"), ("time_total_s", "training time (s)")])
         stdout.print(f"wrote {out_file}")
 
     _run_guarded(debug, action)

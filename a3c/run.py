@@ -191,6 +191,17 @@ def stop_from_dict(saved: dict[str, Any]) -> list[StopRule]:
     return [_STOP_KEYS[key](value) for key, value in saved.items() if key in _STOP_KEYS and value is not None]
 
 
+def _wall_s_at(run_dir: Path, iteration: int) -> float:
+    """The wall_s progress.csv logged at `iteration` (0 if it has none: a run from before wall_s), so
+    that a resumed run's wall clock continues where its checkpoint left it."""
+    from a3c.runlog import read_progress
+
+    if not (run_dir / "progress.csv").is_file():
+        return 0.0
+    logged = [r.get("wall_s", math.nan) for r in read_progress(run_dir) if r["training_iteration"] == iteration]
+    return logged[-1] if logged and math.isfinite(logged[-1]) else 0.0
+
+
 # -- callbacks and evaluation ----------------------------------------------------------------------
 
 
@@ -276,6 +287,7 @@ class Run:
         self.started_at = time.perf_counter() if started_at is None else started_at
         self.interrupted = threading.Event()
         self.result: TrainResult | None = None
+        self.result_wall_s = math.nan
         self.last_checkpoint: Path | None = None
         self.reached_at: Progress | None = None
         self.logger: Any = None
@@ -316,12 +328,12 @@ class Run:
         episodes = EpisodeTracker()
         episodes.load_state(state["episodes"])
         counters = state["counters"]
-        time_total_s = float(counters["time_total_s"])
+        iteration = int(counters["training_iteration"])
         return Progress(
-            int(counters["training_iteration"]),
+            iteration,
             int(counters["timesteps_total"]),
-            time_total_s,
-            time_total_s,
+            float(counters["time_total_s"]),
+            _wall_s_at(Path(run_dir), iteration),
             episodes.summary()["episode_reward_mean"],
             episodes.episodes_total,
         )
@@ -335,9 +347,11 @@ class Run:
 
         saved = cls.read_run_file(run_dir)
         checkpoint = latest_checkpoint(run_dir)
+        start = time.perf_counter()
         agent = AGENTS[saved["agent"]].from_checkpoint(checkpoint, env=saved["env"])
         rules = stop_from_dict(saved["stop"]) if stop is None else stop
-        return cls(agent, run_dir, rules, resuming=True, **options)
+        start -= _wall_s_at(Path(run_dir), agent.iteration)
+        return cls(agent, run_dir, rules, resuming=True, started_at=start, **options)
 
     def _open(self) -> None:
         if self.run_dir is None:
@@ -361,11 +375,11 @@ class Run:
     # -- the loop ------------------------------------------------------------------------------
 
     def progress(self) -> Progress:
-        wall_s = time.perf_counter() - self.started_at
+        """Where the run stands: at its last result (wall_s when train() returned it), or before any."""
         if self.result is None:
-            agent = self.agent
+            agent, wall_s = self.agent, time.perf_counter() - self.started_at
             return Progress(agent.iteration, agent.timesteps_total, agent.time_total_s, wall_s, math.nan, 0)
-        return Progress.from_result(self.result, wall_s)
+        return Progress.from_result(self.result, self.result_wall_s)
 
     def should_stop(self, progress: Progress) -> tuple[StopRule, str] | None:
         return first_stop(self.stop_rules, progress)
@@ -397,9 +411,9 @@ class Run:
         result and why the run stops now (None: go on)."""
         self._callback_stop = False
         result = self.agent.train()
-        self.result = result
+        self.result, self.result_wall_s = result, time.perf_counter() - self.started_at
         if self.logger is not None:
-            self.logger.log(result)
+            self.logger.log(result, {"wall_s": self.result_wall_s})
         stop_asked = any([c.on_iteration(self, result) for c in self.callbacks])
         if self.evaluation is not None and result.training_iteration % self.evaluation.every == 0:
             row = self.evaluate()
@@ -418,7 +432,8 @@ class Run:
         return result, None
 
     def run(self) -> RunOutcome:
-        """Train until a stop rule, a callback or Ctrl-C ends the run; save a final checkpoint.
+        """Train until a stop rule, a callback or Ctrl-C ends the run (a new agent trains at least one
+        iteration); save a final checkpoint.
 
         A worker failure or a training error saves what was learned, then propagates.
         """
@@ -426,7 +441,9 @@ class Run:
         restore = self._catch_ctrl_c()  # before the run's files exist: tests wait on them
         try:
             self._open()
-            stopped = self.should_stop(self.progress())
+            # An agent that trained before (a resume) may already be past a rule; a new one trains at
+            # least once (compare's wall clock may run out while its actors start).
+            stopped = self.should_stop(self.progress()) if self.agent.iteration > 0 else None
             reason = None if stopped is None else stopped[1]
             try:
                 while reason is None and not self.interrupted.is_set():

@@ -4,8 +4,9 @@ plus the checkpoints kept (the last K and the best).
     runs/a3c_CartPole-v0_20261124-070000/
         run.json            how the run was started (agent, env, stop rule), for --resume
         config.json         the full resolved config
-        progress.csv        one row per iteration (flattened result)
-        result.json         one JSON result per line, the fields train() returns
+        progress.csv        one row per iteration (flattened result), after wall_s: wall-clock seconds
+                            since the run started (summed over its resumes; agent construction included)
+        result.json         one JSON result per line, the fields train() returns (and wall_s)
         evaluation.csv      with periodic evaluation (a3c.run.Evaluation): one row per evaluation,
                             keyed by training_iteration and timesteps_total like progress.csv
         events.out.tfevents.*   TensorBoard (tensorboard --logdir runs/)
@@ -48,6 +49,19 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def read_progress(run_dir: Path) -> list[dict[str, float]]:
+    """progress.csv's rows as numbers (an empty cell, a mean before any episode, as NaN)."""
+
+    def number(value: str) -> float:
+        try:
+            return float(value) if value != "" else math.nan
+        except ValueError:
+            return math.nan
+
+    with open(run_dir / "progress.csv", newline="") as handle:
+        return [{key: number(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
 def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -72,10 +86,12 @@ class RunLogger:
 
             self.writer = SummaryWriter(log_dir=str(run_dir))
 
-    def log(self, result: TrainResult) -> None:
-        record = {k: _json_safe(v) for k, v in flatten(result.to_dict()).items()}
+    def log(self, result: TrainResult, extra: dict[str, float] | None = None) -> None:
+        """One iteration's result; `extra` top-level numbers (a run's wall_s) go in front of its fields."""
+        fields = {**(extra or {}), **result.to_dict()}
+        record = {k: _json_safe(v) for k, v in flatten(fields).items()}
         with open(self.json_path, "a") as handle:
-            handle.write(json.dumps(result.to_dict(), default=repr) + "\n")
+            handle.write(json.dumps(fields, default=repr) + "\n")
         if self.columns is None:
             self.columns = list(record)
             with open(self.csv_path, "w", newline="") as handle:

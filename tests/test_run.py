@@ -226,6 +226,8 @@ def test_a_resumed_run_continues_its_counters_and_files(tmp_path):
     assert [int(r["timesteps_total"]) for r in rows] == [160, 320, 480, 640]
     episodes = [int(r["episodes_total"]) for r in rows]
     assert episodes == sorted(episodes) and episodes[2] > episodes[1], "the episode count continues"
+    walls = [float(r["wall_s"]) for r in rows]
+    assert walls == sorted(walls), "the wall clock continues from the checkpoint's row, it does not restart"
 
 
 def test_resume_refuses_a_directory_that_is_not_a_run(tmp_path):
