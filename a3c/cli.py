@@ -315,6 +315,8 @@ def _resume(
     agent_class(saved["agent"])
     flags = {"iterations": iterations, "stop_reward": stop_reward, "time_limit": time_limit, "env_steps": env_steps}
     rules = stop_from_dict({**saved["stop"], **{k: v for k, v in flags.items() if v is not None}})
+    if not rules:  # a Tune trial's run directory: Tune decided when it stopped
+        raise UsageError(f"{directory} has no stop rule of its own: give --iterations, --env-steps or --time-limit")
     checkpoint = latest_checkpoint(directory)
     progress = Run.saved_progress(directory)
     stopped = first_stop(rules, progress)
@@ -626,6 +628,10 @@ def tune_command(
     samples: Annotated[int, typer.Option(help="trials (samples of the search space)")] = 4,
     scheduler: Annotated[str, typer.Option(help="asha (stop bad trials early) or pbt (population-based)")] = "asha",
     iterations: Annotated[int, typer.Option(help="train() iterations per trial at most")] = 20,
+    stop_reward: Annotated[
+        float | None,
+        typer.Option(help="end a trial once the mean reward of its last 100 episodes reaches this (100 finished)"),
+    ] = None,
     time_limit: Annotated[float | None, typer.Option(help="stop the whole sweep after this many seconds")] = None,
     perturbation_interval: Annotated[int, typer.Option(help="pbt: iterations between exploit/explore steps")] = 4,
     workers: Annotated[int | None, typer.Option(help="num_workers per trial")] = None,
@@ -680,7 +686,17 @@ def tune_command(
         _check_writable_dir(directory)
         ensure_ray(address)  # Tune's trials join this Ray
         summary = run_sweep(
-            agent, env, settings, space, samples, scheduler, iterations, time_limit, directory, perturbation_interval
+            agent,
+            env,
+            settings,
+            space,
+            samples,
+            scheduler,
+            iterations,
+            time_limit,
+            directory,
+            perturbation_interval,
+            stop_reward,
         )
         if summary.best_trial_id is None:
             first = summary.errors[0] if summary.errors else "no trial reported episode_reward_mean"
@@ -720,6 +736,7 @@ def _print_sweep(summary: Any, agent: str, env: str) -> None:
         trials.add_row(*cells, style="red" if trial["failed"] else None)
     stdout.print(trials)
     where = f"Results in {summary.experiment_dir}: summary.json, best_config.json, Tune's trial folders"
+    where += ", runs/ (a run directory per trial)"
     stdout.print(where, soft_wrap=True, highlight=False)
     for error in summary.errors:
         console.print(f"[red]trial failed:[/red] {escape(error)}", highlight=False, soft_wrap=True)

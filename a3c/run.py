@@ -277,8 +277,6 @@ class Run:
         self.agent = agent
         self.run_dir = None if run_dir is None else Path(run_dir)
         self.stop_rules: list[StopRule] = [stop] if isinstance(stop, StopRule) else list(stop)
-        if not self.stop_rules:
-            raise ValueError("a Run needs at least one stop rule, e.g. MaxIterations(100)")
         self.checkpoint_every = checkpoint_every
         self.keep_checkpoints = keep_checkpoints
         self.callbacks = list(callbacks)
@@ -354,7 +352,7 @@ class Run:
         return cls(agent, run_dir, rules, resuming=True, started_at=start, **options)
 
     def _open(self) -> None:
-        if self.run_dir is None:
+        if self.run_dir is None or self.logger is not None:
             return
         from a3c.runlog import CheckpointKeeper, RunLogger
 
@@ -408,8 +406,10 @@ class Run:
 
     def step(self) -> tuple[TrainResult, str | None]:
         """One iteration: train(), log its row, callbacks, evaluation and checkpoint when due; the
-        result and why the run stops now (None: go on)."""
+        result and why the run stops now (None: go on). run() loops over it; a caller that owns the
+        loop (Tune's trainable) calls it itself, then save() and close()."""
         self._callback_stop = False
+        self._open()
         result = self.agent.train()
         self.result, self.result_wall_s = result, time.perf_counter() - self.started_at
         if self.logger is not None:
@@ -437,6 +437,8 @@ class Run:
 
         A worker failure or a training error saves what was learned, then propagates.
         """
+        if not self.stop_rules:
+            raise ValueError("a Run needs at least one stop rule to run(), e.g. MaxIterations(100)")
         self._callback_stop = False
         restore = self._catch_ctrl_c()  # before the run's files exist: tests wait on them
         try:
@@ -450,17 +452,17 @@ class Run:
                     _, reason = self.step()
             except FAILURES:
                 self.save()  # nothing learned so far is lost
-                self._close()
+                self.close()
                 raise
             except KeyboardInterrupt:  # a second Ctrl-C: save and stop now (this iteration's row may be missing)
                 self.save()
                 raise
             except BaseException:
-                self._close()
+                self.close()
                 raise
             interrupted = reason is None
             path = self.save()
-            self._close()
+            self.close()
         finally:
             restore()
         best = self.keeper.best() if self.keeper is not None else None
@@ -468,7 +470,8 @@ class Run:
             "Ctrl-C" if interrupted else str(reason), self.result, path, best, interrupted, self.reached_at
         )
 
-    def _close(self) -> None:
+    def close(self) -> None:
+        """Close the run's log writers (TensorBoard's); run() does it, a caller of step() does it once."""
         if self.logger is not None:
             self.logger.close()
 

@@ -100,7 +100,7 @@ def test_run_json_keeps_the_stop_rules_a_resume_needs():
 
 def test_a_run_needs_a_stop_rule(agent):
     with pytest.raises(ValueError, match="stop rule"):
-        Run(agent)
+        Run(agent).run()
 
 
 # -- a run -----------------------------------------------------------------------------------------
