@@ -235,7 +235,7 @@ class Evaluation:
 
     def __post_init__(self) -> None:
         if self.every < 1 or self.episodes < 1:
-            raise ValueError(f"Evaluation needs every >= 1 and episodes >= 1, got every={self.every}")
+            raise ValueError(f"Evaluation needs every >= 1 and episodes >= 1, got {self.every} and {self.episodes}")
 
 
 @dataclass
@@ -288,6 +288,7 @@ class Run:
         self.result_wall_s = math.nan
         self.last_checkpoint: Path | None = None
         self.reached_at: Progress | None = None
+        self._callback_stop = False  # a checkpoint callback's answer, read at the end of step()
         self.logger: Any = None
         self.keeper: Any = None
         if self.run_dir is not None and not resuming:
