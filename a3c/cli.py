@@ -522,7 +522,9 @@ def compare_command(
     env: Annotated[str, typer.Argument(help="gymnasium environment id, e.g. CartPole-v0")],
     agents: Annotated[str, typer.Option(help="comma-separated agents to compare")] = "a3c,ppo,a2c",
     seeds: Annotated[int, typer.Option(help="seeds per agent (0, 1, ...)")] = 3,
-    stop_reward: Annotated[float, typer.Option(help="a run stops once episode_reward_mean reaches this")] = 195.0,
+    stop_reward: Annotated[
+        float, typer.Option(help="a run stops once the mean reward of its last 100 episodes reaches this")
+    ] = 195.0,
     time_limit: Annotated[float, typer.Option(help="a run stops after this many seconds from construction")] = 120.0,
     out: Annotated[Path, typer.Option(help="directory for curves.png, summary.md, summary.csv, runs/")] = Path(
         "compare"

@@ -32,6 +32,7 @@ from a3c.config import ConfigError, resolve_config
 from a3c.envs import EnvSpec, check_env_id, env_name
 from a3c.result import TrainResult
 from a3c.run import (
+    EPISODE_WINDOW,
     Callback,
     MaxEnvSteps,
     MaxIterations,
@@ -45,7 +46,14 @@ from a3c.run import (
 
 OnIteration = Callable[["RunRecord", TrainResult], None]
 DEFAULT_STOP = {"episode_reward_mean": 195.0, "time_total_s": 120.0}
-STOP_KEYS = ("episode_reward_mean", "time_total_s", "timesteps_total", "training_iteration")
+# compare's stop keys (RLlib's result names) and the a3c.run rule each one makes.
+_RULES: dict[str, Callable[[float], StopRule]] = {
+    "episode_reward_mean": RewardTarget,
+    "time_total_s": lambda seconds: TimeLimit(seconds, wall=True),
+    "timesteps_total": lambda steps: MaxEnvSteps(int(steps)),
+    "training_iteration": lambda iterations: MaxIterations(int(iterations)),
+}
+STOP_KEYS = tuple(_RULES)
 
 
 @dataclass
@@ -132,7 +140,7 @@ class Comparison:
         if not rows:
             return ""
         header = list(rows[0])
-        header[1] = f"solved (>= {self.stop.get('episode_reward_mean')})"
+        header[1] = f"solved (>= {self.stop.get('episode_reward_mean')} over {EPISODE_WINDOW} episodes)"
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row.values()) + " |" for row in rows]
         return "\n".join(lines)
@@ -172,13 +180,7 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def stop_rules(stop: dict[str, float]) -> list[StopRule]:
     """compare's stop dict as a3c.run's rules; its time limit is wall-clock time from agent construction."""
-    makers = {
-        "episode_reward_mean": RewardTarget,
-        "time_total_s": lambda seconds: TimeLimit(seconds, wall=True),
-        "timesteps_total": lambda steps: MaxEnvSteps(int(steps)),
-        "training_iteration": lambda iterations: MaxIterations(int(iterations)),
-    }
-    return [makers[key](value) for key, value in stop.items()]
+    return [_RULES[key](value) for key, value in stop.items()]
 
 
 class _Record(Callback):
@@ -249,7 +251,7 @@ def compare(
     command: str | None = None,
 ) -> Comparison:
     """Run every agent for every seed (seeds=3 means seeds 0, 1, 2) and return the comparison;
-    with `out_dir`, also write curves.png, summary.md, summary.csv and each run's CSV."""
+    with `out_dir`, also write curves.png, summary.md, summary.csv and each run's directory (runs/)."""
     stop = dict(DEFAULT_STOP if stop is None else stop)
     unknown = [k for k in stop if k not in STOP_KEYS]
     if unknown:
