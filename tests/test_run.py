@@ -252,3 +252,33 @@ def test_ctrl_c_finishes_the_iteration_saves_and_puts_the_handler_back(agent, tm
     assert outcome.checkpoint == run_dir / "checkpoints" / "checkpoint_000002.safetensors"
     assert outcome.checkpoint.is_file()
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_second_ctrl_c_saves_and_stops_at_once(agent, tmp_path):
+    class PressCtrlCTwice(Callback):
+        def on_iteration(self, run, result) -> bool:
+            os.kill(os.getpid(), signal.SIGINT)  # sets the flag: this iteration would finish
+            os.kill(os.getpid(), signal.SIGINT)  # stops at once: KeyboardInterrupt from here
+            return False
+
+    run = Run(agent, tmp_path / "run", MaxIterations(100), callbacks=[PressCtrlCTwice()], checkpoint_every=0)
+    with pytest.raises(KeyboardInterrupt):
+        run.run()
+    assert run.last_checkpoint == tmp_path / "run" / "checkpoints" / "checkpoint_000001.safetensors"
+    assert run.last_checkpoint.is_file()
+
+
+def test_a_training_error_saves_what_was_learned_then_propagates(agent, tmp_path):
+    from a3c.errors import TrainingError
+
+    class FailAt2(Callback):
+        def on_iteration(self, run, result) -> bool:
+            if result.training_iteration == 2:
+                raise TrainingError("gradients went bad")
+            return False
+
+    run = Run(agent, tmp_path / "run", MaxIterations(100), callbacks=[FailAt2()], checkpoint_every=0)
+    with pytest.raises(TrainingError, match="gradients went bad"):
+        run.run()
+    assert run.last_checkpoint is not None and run.last_checkpoint.name == "checkpoint_000002.safetensors"
+    assert Run.saved_progress(tmp_path / "run").training_iteration == 2, "a resume starts from there"
