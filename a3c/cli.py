@@ -183,7 +183,9 @@ def _print_summary(title: str, rows: list[tuple[str, str]]) -> None:
         stdout.print(f"  {key}: {value}", highlight=False, soft_wrap=True)
 
 
-def _stop_rules(iterations: int | None, stop_reward: float | None, time_limit: float | None, env_steps: int | None):
+def _stop_rules(
+    iterations: int | None, stop_reward: float | None, time_limit: float | None, env_steps: int | None
+) -> list[Any]:
     """The train command's stop flags as a3c.run's rules (the one reward rule: a full 100-episode window)."""
     from a3c.run import stop_from_dict
 
@@ -408,8 +410,7 @@ class _LiveProgress(Callback):
 def _train_loop(run: Any) -> None:
     """Run `run` (a3c.run.Run) with the live display; say how it ended and how to resume it."""
     directory = run.run_dir
-    saved = json.loads((directory / "run.json").read_text())
-    display = _LiveProgress(run, saved["agent"], saved["env"] or run.agent.env_name)
+    display = _LiveProgress(run, run.agent.algorithm, run.agent.env_name)
     run.callbacks.append(display)
     interrupted = f"\nInterrupted: saved {{}}\nResume with: a3c train --resume {directory}"
     try:
