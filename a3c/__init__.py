@@ -29,6 +29,7 @@ _EXPORTS = {
     "A3CAgent": "a3c.agents.a3c",
     "A2CAgent": "a3c.agents.a2c",
     "PPOAgent": "a3c.agents.ppo",
+    "Run": "a3c.run",
     "compare": "a3c.comparison",
     "DEFAULT_CONFIG": "a3c.agents.a3c",
     "ConfigError": "a3c.config",

@@ -15,7 +15,6 @@ import os
 import shlex
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -27,11 +26,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from a3c.checkpoint import CheckpointError, latest_checkpoint, read_checkpoint
+from a3c.checkpoint import CheckpointError, latest_checkpoint
 from a3c.config import A2C_SCHEMA, A3C_SCHEMA, PPO_SCHEMA, ConfigError
 from a3c.envs import EnvError
 from a3c.errors import TrainingError, WorkerFailureError
 from a3c.execution import RAY_VERBOSE_ENV_VAR
+from a3c.run import Callback, RunDirectoryError
 
 app = typer.Typer(
     help="A3C on Ray: train agents, evaluate checkpoints, plot learning curves.",
@@ -58,7 +58,7 @@ class UsageError(ValueError):
     """Bad command-line input: reported in one line, exit status 2."""
 
 
-BAD_INPUT = (UsageError, ConfigError, EnvError, CheckpointError)
+BAD_INPUT = (UsageError, ConfigError, EnvError, CheckpointError, RunDirectoryError)
 FAILURES = (WorkerFailureError, TrainingError)
 
 
@@ -183,20 +183,27 @@ def _print_summary(title: str, rows: list[tuple[str, str]]) -> None:
         stdout.print(f"  {key}: {value}", highlight=False, soft_wrap=True)
 
 
-def _stop_reason(
-    stop: dict[str, Any], iteration: int, reward_mean: float, time_total_s: float
-) -> tuple[str, str] | None:
-    """Why training stops at this point, and the option that would let it go on; None to go on.
+def _stop_rules(
+    iterations: int | None, stop_reward: float | None, time_limit: float | None, env_steps: int | None
+) -> list[Any]:
+    """The train command's stop flags as a3c.run's rules (the one reward rule: a full 100-episode window)."""
+    from a3c.run import stop_from_dict
 
-    The training loop's test after each iteration, and --resume's before it builds anything.
-    """
-    if iteration >= stop["iterations"]:
-        return f"{stop['iterations']} iterations", f"--iterations {max(2 * iteration, iteration + 1)}"
-    if stop.get("stop_reward") is not None and reward_mean >= stop["stop_reward"]:  # NaN (no episode yet): go on
-        return f"episode_reward_mean {reward_mean:.1f} >= {stop['stop_reward']}", f"--stop-reward {reward_mean + 1:.0f}"
-    if stop.get("time_limit") is not None and time_total_s >= stop["time_limit"]:
-        return f"time limit {stop['time_limit']} s", f"--time-limit {math.ceil(2 * time_total_s)}"
-    return None
+    flags = {"iterations": iterations, "stop_reward": stop_reward, "time_limit": time_limit, "env_steps": env_steps}
+    return stop_from_dict(flags)
+
+
+def _further(rule: Any, progress: Any) -> str:
+    """The option that would let a run stopped by `rule` at `progress` go on."""
+    from a3c.run import MaxEnvSteps, MaxIterations, RewardTarget
+
+    if isinstance(rule, MaxIterations):
+        return f"--iterations {max(2 * progress.training_iteration, progress.training_iteration + 1)}"
+    if isinstance(rule, RewardTarget):
+        return f"--stop-reward {max(progress.episode_reward_mean, rule.target) + 1:.0f}"
+    if isinstance(rule, MaxEnvSteps):
+        return f"--env-steps {2 * progress.timesteps_total}"
+    return f"--time-limit {math.ceil(2 * progress.time_total_s)}"
 
 
 @app.command()
@@ -217,8 +224,12 @@ def train(
             help="stop after this many train() iterations in total (default: 100; on --resume, the run's own)"
         ),
     ] = None,
-    stop_reward: Annotated[float | None, typer.Option(help="stop once episode_reward_mean reaches this")] = None,
+    stop_reward: Annotated[
+        float | None,
+        typer.Option(help="stop once the mean reward of the last 100 episodes reaches this (100 must have finished)"),
+    ] = None,
     time_limit: Annotated[float | None, typer.Option(help="stop after this many seconds of training")] = None,
+    env_steps: Annotated[int | None, typer.Option(help="stop after this many environment steps in total")] = None,
     config: Annotated[Path | None, typer.Option(help="JSON or YAML file of config keys")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="config override key=value (JSON value), repeatable")
@@ -226,6 +237,10 @@ def train(
     run_dir: Annotated[Path | None, typer.Option(help="default: runs/<agent>_<env>_<timestamp>")] = None,
     checkpoint_every: Annotated[int, typer.Option(help="save a checkpoint every N iterations (0: only at end)")] = 10,
     keep_checkpoints: Annotated[int, typer.Option(help="how many of the newest checkpoints to keep (+ the best)")] = 3,
+    eval_every: Annotated[
+        int, typer.Option(help="evaluate deterministically every N iterations into evaluation.csv (0: never)")
+    ] = 0,
+    eval_episodes: Annotated[int, typer.Option(help="episodes per evaluation (with --eval-every)")] = 10,
     seed: Annotated[int | None, typer.Option(help="seed for weights, environments and actions")] = None,
     address: Annotated[
         str | None, typer.Option(help="Ray cluster address ('auto'); default: a local Ray on loopback only")
@@ -238,8 +253,21 @@ def train(
     """Train an agent, with live progress; Ctrl-C saves a checkpoint and says how to resume."""
 
     def action() -> None:
+        if eval_every < 0 or eval_episodes < 1 or checkpoint_every < 0 or keep_checkpoints < 1:
+            raise UsageError(
+                "--eval-every and --checkpoint-every must be >= 0, --eval-episodes and --keep-checkpoints >= 1"
+            )
+        from a3c.run import Evaluation
+
+        options = {
+            "checkpoint_every": checkpoint_every,
+            "keep_checkpoints": keep_checkpoints,
+            "evaluation": Evaluation(eval_every, eval_episodes, seed if seed is not None else 0)
+            if eval_every
+            else None,
+        }
         if resume is not None:
-            _resume(resume, iterations, stop_reward, time_limit, checkpoint_every, keep_checkpoints)
+            _resume(resume, iterations, stop_reward, time_limit, env_steps, options)
             return
         if env is None:
             raise UsageError("give an environment id (e.g. a3c train CartPole-v0) or --resume RUN_DIR")
@@ -263,14 +291,14 @@ def train(
         if directory.exists() and any(directory.iterdir()):
             raise UsageError(f"run directory {directory} is not empty; use --resume {directory} or another --run-dir")
         _check_writable_dir(directory)
-        from a3c.runlog import write_json_atomic
+        from a3c.run import Run
 
-        write_json_atomic(directory / "config.json", resolved)
-        stop = {"iterations": iterations or 100, "stop_reward": stop_reward, "time_limit": time_limit}
-        write_json_atomic(directory / "run.json", {"agent": agent, "env": env, "stop": stop})
         trainer = cls(resolved, env)
-        write_json_atomic(directory / "config.json", trainer.config)  # with what None stood for (lr)
-        _train_loop(trainer, directory, agent, env, stop, checkpoint_every, keep_checkpoints)
+        try:
+            rules = _stop_rules(iterations or 100, stop_reward, time_limit, env_steps)
+            _train_loop(Run(trainer, directory, rules, **options))  # config.json with what None stood for (lr)
+        finally:
+            trainer.stop()
 
     _run_guarded(debug, action)
 
@@ -280,100 +308,77 @@ def _resume(
     iterations: int | None,
     stop_reward: float | None,
     time_limit: float | None,
-    checkpoint_every: int,
-    keep_checkpoints: int,
+    env_steps: int | None,
+    options: dict[str, Any],
 ) -> None:
-    run_file = directory / "run.json"
-    if not run_file.is_file():
-        raise UsageError(f"{directory} is not a run directory (no run.json)")
-    run = json.loads(run_file.read_text())
-    checkpoint = latest_checkpoint(directory)
-    cls = agent_class(run["agent"])
-    stop = dict(run["stop"])
-    if iterations is not None:
-        stop["iterations"] = iterations
-    if stop_reward is not None:
-        stop["stop_reward"] = stop_reward
-    if time_limit is not None:
-        stop["time_limit"] = time_limit
-    from a3c.result import EpisodeTracker
+    from a3c.run import Run, first_stop, stop_from_dict
 
-    state = read_checkpoint(checkpoint).state
-    episodes = EpisodeTracker()
-    episodes.load_state(state["episodes"])
-    iteration = int(state["counters"]["training_iteration"])
-    reward_mean, time_total_s = episodes.summary()["episode_reward_mean"], float(state["counters"]["time_total_s"])
-    stopped = _stop_reason(stop, iteration, reward_mean, time_total_s)
+    saved = Run.read_run_file(directory)
+    agent_class(saved["agent"])
+    flags = {"iterations": iterations, "stop_reward": stop_reward, "time_limit": time_limit, "env_steps": env_steps}
+    rules = stop_from_dict({**saved["stop"], **{k: v for k, v in flags.items() if v is not None}})
+    if not rules:  # a Tune trial's run directory: Tune decided when it stopped
+        raise UsageError(f"{directory} has no stop rule of its own: give --iterations, --env-steps or --time-limit")
+    checkpoint = latest_checkpoint(directory)
+    progress = Run.saved_progress(directory)
+    stopped = first_stop(rules, progress)
     if stopped is not None:  # nothing to train: say so, and start no actors
-        reason, further = stopped
+        rule, reason = stopped
         stdout.print(
-            f"{directory} is already at iteration {iteration}: its stop condition ({reason}) is met, nothing to train; "
-            f"to train further: a3c train --resume {directory} {further}",
+            f"{directory} is already at iteration {progress.training_iteration}: its stop condition ({reason}) is met, "
+            f"nothing to train; to train further: a3c train --resume {directory} {_further(rule, progress)}",
             highlight=False,
             soft_wrap=True,
         )
         return
-    trainer = cls.from_checkpoint(checkpoint, env=run["env"])
-    console.print(f"Resuming {directory} from {checkpoint.name} (iteration {trainer.iteration})", soft_wrap=True)
-    _train_loop(trainer, directory, run["agent"], run["env"], stop, checkpoint_every, keep_checkpoints)
+    run = Run.resume(directory, rules, **options)
+    try:
+        console.print(f"Resuming {directory} from {checkpoint.name} (iteration {run.agent.iteration})", soft_wrap=True)
+        _train_loop(run)
+    finally:
+        run.agent.stop()
 
 
-def _finish_iteration_on_ctrl_c() -> threading.Event:
-    """The first Ctrl-C lets the iteration under way finish (its row logged, then a checkpoint); a
-    second one stops at once. A KeyboardInterrupt raised anywhere inside train() or the run log's
-    writers (TensorBoard's flush among them) could leave them half-way, and a save after it hang."""
-    interrupted = threading.Event()
+class _LiveProgress(Callback):
+    """The train command's display, as a run callback: a live table on a terminal; in a pipe or a
+    file, where a live table would leave its frames behind, one plain line per iteration."""
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        if interrupted.is_set():
-            raise KeyboardInterrupt
-        interrupted.set()
-        # Plain text: the signal can land while the main thread's first print is importing rich's
-        # emoji table lazily, and markup rendering here would re-enter that half-done import.
-        message = "Ctrl-C: stopping after this iteration (Ctrl-C again to stop at once)"
-        console.print(message, markup=False, emoji=False, highlight=False)
+    columns = ("iteration", "env steps", "steps/s", "reward mean", "elapsed", "remaining")
 
-    signal.signal(signal.SIGINT, on_sigint)
-    return interrupted
+    def __init__(self, run: Any, agent: str, env: str):
+        from rich.live import Live
 
+        from a3c.run import MaxIterations, TimeLimit
 
-def _train_loop(
-    trainer: Any,
-    directory: Path,
-    agent: str,
-    env: str,
-    stop: dict[str, Any],
-    checkpoint_every: int,
-    keep_checkpoints: int,
-) -> None:
-    from rich.live import Live
+        self.run, self.title = run, f"{agent} on {env}  ({run.run_dir})"
+        self.iterations = min((r.iterations for r in run.stop_rules if isinstance(r, MaxIterations)), default=None)
+        self.time_limit = min((r.seconds for r in run.stop_rules if isinstance(r, TimeLimit)), default=None)
+        self.first_iteration, self.start = run.agent.iteration, time.perf_counter()
+        self.live = Live(self.table(), console=console, refresh_per_second=4, transient=False)
+        if not console.is_terminal:
+            console.print(f"{agent} on {env} ({run.run_dir})", highlight=False, soft_wrap=True)
 
-    from a3c.runlog import CheckpointKeeper, RunLogger
+    def __enter__(self) -> _LiveProgress:
+        if console.is_terminal:
+            self.live.__enter__()
+        return self
 
-    interrupted = _finish_iteration_on_ctrl_c()  # before the run's files exist: tests wait on them
-    logger = RunLogger(directory)
-    keeper = CheckpointKeeper(directory / "checkpoints", keep_checkpoints)
-    result = None
-    start = time.perf_counter()
-    first_iteration = trainer.iteration
-    columns = ["iteration", "env steps", "steps/s", "reward mean", "elapsed", "remaining"]
+    def __exit__(self, *exc: object) -> None:
+        if console.is_terminal:
+            self.live.__exit__(*exc)
 
-    def save() -> Path:
-        path = trainer.save(directory / "checkpoints")
-        keeper.add(path, result.episode_reward_mean if result is not None else float("nan"))
-        return path
-
-    def status_row() -> list[str]:
+    def row(self) -> list[str]:
+        result, iteration = self.run.result, self.run.agent.iteration
         if result is None:
-            return [str(trainer.iteration), "-", "-", "-", "0:00", "-"]
-        done = trainer.iteration - first_iteration
-        left = stop["iterations"] - trainer.iteration
-        elapsed = time.perf_counter() - start
-        remaining = elapsed / done * left if done else float("nan")
-        if stop.get("time_limit"):
-            remaining = min(remaining, stop["time_limit"] - result.time_total_s)
+            return [str(iteration), "-", "-", "-", "0:00", "-"]
+        done, elapsed = iteration - self.first_iteration, time.perf_counter() - self.start
+        remaining = math.nan
+        if self.iterations is not None and done:
+            remaining = elapsed / done * (self.iterations - iteration)
+        if self.time_limit is not None:
+            remaining = min(remaining, self.time_limit - result.time_total_s)
         return [
-            f"{result.training_iteration}/{stop['iterations']}",
+            f"{result.training_iteration}/{self.iterations if self.iterations is not None else '-'}",
             f"{result.timesteps_total:,}",
             f"{result.timesteps_this_iter / max(result.time_this_iter_s, 1e-9):,.0f}",
             f"{result.episode_reward_mean:.1f}",
@@ -381,57 +386,49 @@ def _train_loop(
             _format_time(remaining),
         ]
 
-    def status() -> Table:
-        table = Table(show_header=True, header_style="bold", title=f"{agent} on {env}  ({directory})")
-        for column in columns:
+    def table(self) -> Table:
+        table = Table(show_header=True, header_style="bold", title=self.title)
+        for column in self.columns:
             table.add_column(column, justify="right")
-        table.add_row(*status_row())
+        table.add_row(*self.row())
         return table
 
-    # A live table redraws itself on a terminal; in a pipe or a file it would leave its frames
-    # behind, so there each iteration is one plain line.
-    live = Live(status(), console=console, refresh_per_second=4, transient=False) if console.is_terminal else None
-    if live is None:
-        console.print(f"{agent} on {env} ({directory})", highlight=False, soft_wrap=True)
-    stopped = _stop_reason(stop, trainer.iteration, float("nan"), trainer.time_total_s)
+    def on_iteration(self, run: Any, result: Any) -> bool:
+        if console.is_terminal:
+            self.live.update(self.table())
+        else:
+            line = "  ".join(f"{column} {value}" for column, value in zip(self.columns, self.row(), strict=True))
+            console.print(line, highlight=False, soft_wrap=True)
+        return False
+
+    def on_evaluation(self, run: Any, row: dict[str, float]) -> bool:
+        line = f"evaluation at iteration {row['training_iteration']}: {row['episodes']} episodes, "
+        console.print(line + f"reward mean {row['episode_reward_mean']:.1f}", highlight=False, soft_wrap=True)
+        return False
+
+
+def _train_loop(run: Any) -> None:
+    """Run `run` (a3c.run.Run) with the live display; say how it ended and how to resume it."""
+    directory = run.run_dir
+    display = _LiveProgress(run, run.agent.algorithm, run.agent.env_name)
+    run.callbacks.append(display)
+    interrupted = f"\nInterrupted: saved {{}}\nResume with: a3c train --resume {directory}"
     try:
-        with live or contextlib.nullcontext():
-            while stopped is None and not interrupted.is_set():
-                result = trainer.train()
-                logger.log(result)
-                if live is not None:
-                    live.update(status())
-                else:
-                    line = "  ".join(f"{column} {value}" for column, value in zip(columns, status_row(), strict=True))
-                    console.print(line, highlight=False, soft_wrap=True)
-                if checkpoint_every and trainer.iteration % checkpoint_every == 0:
-                    save()
-                stopped = _stop_reason(stop, trainer.iteration, result.episode_reward_mean, result.time_total_s)
+        with display:
+            outcome = run.run()
     except FAILURES:
-        path = save()  # nothing learned so far is lost
-        trainer.stop()
-        logger.close()
-        console.print(f"saved {path} before stopping; resume with: a3c train --resume {directory}", soft_wrap=True)
+        console.print(
+            f"saved {run.last_checkpoint} before stopping; resume with: a3c train --resume {directory}", soft_wrap=True
+        )
         raise
-    except KeyboardInterrupt:  # a second Ctrl-C: stop now; the run's files may miss this iteration's row
-        path = save()
-        trainer.stop()
-        console.print(
-            f"\nInterrupted: saved {path}\nResume with: a3c train --resume {directory}", soft_wrap=True, highlight=False
-        )
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once; the run's files may miss this iteration's row
+        console.print(interrupted.format(run.last_checkpoint), soft_wrap=True, highlight=False)
         raise typer.Exit(130) from None
-    if interrupted.is_set():
-        path = save()
-        trainer.stop()
-        logger.close()
-        console.print(
-            f"\nInterrupted: saved {path}\nResume with: a3c train --resume {directory}", soft_wrap=True, highlight=False
-        )
+    if outcome.interrupted:
+        console.print(interrupted.format(outcome.checkpoint), soft_wrap=True, highlight=False)
         raise typer.Exit(130)
-    path = save()
-    trainer.stop()
-    logger.close()
-    rows = [("stopped by", stopped[0])]
+    result = outcome.result
+    rows = [("stopped by", outcome.stopped_by)]
     if result is not None:
         rows += [
             ("iterations", str(result.training_iteration)),
@@ -439,8 +436,8 @@ def _train_loop(
             ("episode_reward_mean", f"{result.episode_reward_mean:.2f}"),
             ("training time", f"{result.time_total_s:.1f} s"),
         ]
-    rows.append(("checkpoint", str(path)))
-    best = keeper.best()
+    rows.append(("checkpoint", str(outcome.checkpoint)))
+    best = outcome.best_checkpoint
     if best:
         rows.append(("best checkpoint", f"{best['file']} ({best['episode_reward_mean']:.1f})"))
     rows.append(("run directory", str(directory)))
@@ -506,43 +503,16 @@ def plot(
     """Learning curves (episode_reward_mean against env steps and wall-clock time) of runs."""
 
     def action() -> None:
-        import csv
-
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from a3c.plot import plot_curves
+        from a3c.runlog import read_progress
 
         curves = []
         for run in run_dirs:
-            progress = run / "progress.csv"
-            if not progress.is_file():
+            if not (run / "progress.csv").is_file():
                 raise UsageError(f"{run} has no progress.csv: not a run directory")
-            with open(progress, newline="") as handle:
-                rows = list(csv.DictReader(handle))
-            points = [
-                (float(r["timesteps_total"]), float(r["time_total_s"]), float(r["episode_reward_mean"]))
-                for r in rows
-                if r.get("episode_reward_mean") not in ("", None)
-            ]
-            curves.append((run.name, points))
+            curves.append((run.name, [read_progress(run)]))
         _check_writable_dir(out_file.parent if str(out_file.parent) else Path("."))
-        fig, (by_steps, by_time) = plt.subplots(1, 2, figsize=(12, 4.5))
-        for name, points in curves:
-            if points:
-                steps, seconds, rewards = zip(*points, strict=True)
-                by_steps.plot(steps, rewards, label=name)
-                by_time.plot(seconds, rewards, label=name)
-        by_steps.set_xlabel("env steps")
-        by_time.set_xlabel("training time (s)")
-        for axis in (by_steps, by_time):
-            axis.set_ylabel("episode_reward_mean")
-            axis.grid(alpha=0.3)
-        by_steps.legend(fontsize="small")
-        fig.tight_layout()
-        tmp = out_file.with_name(f".{out_file.name}.tmp.png")
-        fig.savefig(tmp, dpi=100)
-        tmp.replace(out_file)
+        plot_curves(curves, out_file, [("timesteps_total", "env steps"), ("time_total_s", "training time (s)")])
         stdout.print(f"wrote {out_file}")
 
     _run_guarded(debug, action)
@@ -553,7 +523,9 @@ def compare_command(
     env: Annotated[str, typer.Argument(help="gymnasium environment id, e.g. CartPole-v0")],
     agents: Annotated[str, typer.Option(help="comma-separated agents to compare")] = "a3c,ppo,a2c",
     seeds: Annotated[int, typer.Option(help="seeds per agent (0, 1, ...)")] = 3,
-    stop_reward: Annotated[float, typer.Option(help="a run stops once episode_reward_mean reaches this")] = 195.0,
+    stop_reward: Annotated[
+        float, typer.Option(help="a run stops once the mean reward of its last 100 episodes reaches this")
+    ] = 195.0,
     time_limit: Annotated[float, typer.Option(help="a run stops after this many seconds from construction")] = 120.0,
     out: Annotated[Path, typer.Option(help="directory for curves.png, summary.md, summary.csv, runs/")] = Path(
         "compare"
@@ -659,6 +631,10 @@ def tune_command(
     samples: Annotated[int, typer.Option(help="trials (samples of the search space)")] = 4,
     scheduler: Annotated[str, typer.Option(help="asha (stop bad trials early) or pbt (population-based)")] = "asha",
     iterations: Annotated[int, typer.Option(help="train() iterations per trial at most")] = 20,
+    stop_reward: Annotated[
+        float | None,
+        typer.Option(help="end a trial once the mean reward of its last 100 episodes reaches this (100 finished)"),
+    ] = None,
     time_limit: Annotated[float | None, typer.Option(help="stop the whole sweep after this many seconds")] = None,
     perturbation_interval: Annotated[int, typer.Option(help="pbt: iterations between exploit/explore steps")] = 4,
     workers: Annotated[int | None, typer.Option(help="num_workers per trial")] = None,
@@ -713,7 +689,17 @@ def tune_command(
         _check_writable_dir(directory)
         ensure_ray(address)  # Tune's trials join this Ray
         summary = run_sweep(
-            agent, env, settings, space, samples, scheduler, iterations, time_limit, directory, perturbation_interval
+            agent,
+            env,
+            settings,
+            space,
+            samples,
+            scheduler,
+            iterations,
+            time_limit,
+            directory,
+            perturbation_interval,
+            stop_reward,
         )
         if summary.best_trial_id is None:
             first = summary.errors[0] if summary.errors else "no trial reported episode_reward_mean"
@@ -753,6 +739,7 @@ def _print_sweep(summary: Any, agent: str, env: str) -> None:
         trials.add_row(*cells, style="red" if trial["failed"] else None)
     stdout.print(trials)
     where = f"Results in {summary.experiment_dir}: summary.json, best_config.json, Tune's trial folders"
+    where += ", runs/ (a run directory per trial)"
     stdout.print(where, soft_wrap=True, highlight=False)
     for error in summary.errors:
         console.print(f"[red]trial failed:[/red] {escape(error)}", highlight=False, soft_wrap=True)

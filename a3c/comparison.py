@@ -7,7 +7,12 @@ and its wall time counts from agent construction (actor start-up included). File
                         one line per agent (median over seeds) and the min-max band across seeds
     DIR/summary.md      per agent: time and steps to the stop reward (median [range]), best and
     DIR/summary.csv     final reward, env steps per second
-    DIR/runs/AGENT_seedN.csv   each run's own progress
+    DIR/runs/AGENT_seedN/      each run's own run directory, the layout `a3c train` writes (a3c.run):
+                               run.json, config.json, progress.csv, result.json, TensorBoard events,
+                               checkpoints/ (the final one)
+
+A run "reaches" the stop reward by a3c.run.reached_target: a full window of 100 finished episodes
+whose mean is at the target, the rule every figure of this project uses.
 """
 
 from __future__ import annotations
@@ -22,15 +27,33 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from a3c.agents import AGENTS
 from a3c.config import ConfigError, resolve_config
 from a3c.envs import EnvSpec, check_env_id, env_name
 from a3c.result import TrainResult
+from a3c.run import (
+    EPISODE_WINDOW,
+    Callback,
+    MaxEnvSteps,
+    MaxIterations,
+    RewardTarget,
+    Run,
+    RunDirectoryError,
+    StopRule,
+    TimeLimit,
+    reached_target,
+)
 
+OnIteration = Callable[["RunRecord", TrainResult], None]
 DEFAULT_STOP = {"episode_reward_mean": 195.0, "time_total_s": 120.0}
-STOP_KEYS = ("episode_reward_mean", "time_total_s", "timesteps_total", "training_iteration")
+# compare's stop keys (RLlib's result names) and the a3c.run rule each one makes.
+_RULES: dict[str, Callable[[float], StopRule]] = {
+    "episode_reward_mean": RewardTarget,
+    "time_total_s": lambda seconds: TimeLimit(seconds, wall=True),
+    "timesteps_total": lambda steps: MaxEnvSteps(int(steps)),
+    "training_iteration": lambda iterations: MaxIterations(int(iterations)),
+}
+STOP_KEYS = tuple(_RULES)
 
 
 @dataclass
@@ -120,7 +143,7 @@ class Comparison:
         if not rows:
             return ""
         header = list(rows[0])
-        header[1] = f"solved (>= {self.stop.get('episode_reward_mean')})"
+        header[1] = f"solved (>= {self.stop.get('episode_reward_mean')} over {EPISODE_WINDOW} episodes)"
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row.values()) + " |" for row in rows]
         return "\n".join(lines)
@@ -129,9 +152,6 @@ class Comparison:
         """Write curves.png, summary.md (with the date, seeds, stop rule and `command`), summary.csv
         and runs/AGENT_seedN.csv into `out_dir`."""
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "runs").mkdir(exist_ok=True)
-        for run in self.runs:
-            _write_csv(out_dir / "runs" / f"{run.agent}_seed{run.seed}.csv", run.rows)
         _write_csv(out_dir / "summary.csv", self.summary())
         header = [
             f"# {self.env}: {', '.join(dict.fromkeys(r.agent for r in self.runs))}",
@@ -142,7 +162,17 @@ class Comparison:
         if command:
             header += ["", f"Command: `{command}`"]
         (out_dir / "summary.md").write_text("\n".join(header) + "\n\n" + self.to_markdown() + "\n")
-        plot_curves(self, out_dir / "curves.png")
+        self.plot(out_dir / "curves.png")
+
+    def plot(self, path: Path) -> None:
+        """Each agent's median over seeds and min-max band, against env steps and wall-clock seconds."""
+        from a3c.plot import plot_curves
+
+        agents = dict.fromkeys(r.agent for r in self.runs)
+        groups = [(agent, [r.rows for r in self.runs if r.agent == agent and r.rows]) for agent in agents]
+        x_axes = [("timesteps_total", "env steps"), ("wall_s", "wall-clock seconds (from agent construction)")]
+        title = f"{self.env}: median over seeds, band = min-max"
+        plot_curves(groups, path, x_axes, self.stop.get("episode_reward_mean"), title)
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -153,54 +183,34 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
             writer.writerows(rows)
 
 
-def _band(runs: list[RunRecord], x_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Median, min and max across seeds on a common x grid; a finished run holds its last value."""
-    end = max(r.rows[-1][x_key] for r in runs if r.rows)
-    grid = np.linspace(0, end, 200)
-    curves = []
-    for run in runs:
-        xs = np.array([r[x_key] for r in run.rows])
-        ys = np.array([r["episode_reward_mean"] for r in run.rows])
-        keep = np.isfinite(ys)
-        if keep.sum() == 0:
-            continue
-        ys_grid = np.interp(grid, xs[keep], ys[keep], left=np.nan, right=ys[keep][-1])
-        curves.append(ys_grid)
-    stacked = np.array(curves)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return grid, np.nanmedian(stacked, 0), np.nanmin(stacked, 0), np.nanmax(stacked, 0)
+def stop_rules(stop: dict[str, float]) -> list[StopRule]:
+    """compare's stop dict as a3c.run's rules; its time limit is wall-clock time from agent construction."""
+    return [_RULES[key](value) for key, value in stop.items()]
 
 
-def plot_curves(comparison: Comparison, path: Path) -> None:
-    import matplotlib
+class _Record(Callback):
+    """Keeps a run's progress rows in its RunRecord, with the time and steps at which it first reached
+    the target (reached_target), and passes each iteration on to compare's caller."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def __init__(self, record: RunRecord, target: float | None, on_iteration: OnIteration | None):
+        self.record, self.target, self.forward = record, target, on_iteration
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for axis, x_key, label in [(axes[0], "timesteps_total", "env steps"), (axes[1], "wall_s", "wall-clock seconds")]:
-        for agent in dict.fromkeys(r.agent for r in comparison.runs):
-            runs = [r for r in comparison.runs if r.agent == agent and r.rows]
-            if not runs:
-                continue
-            grid, median, low, high = _band(runs, x_key)
-            (line,) = axis.plot(grid, median, label=f"{agent} ({len(runs)} seeds)")
-            axis.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
-        target = comparison.stop.get("episode_reward_mean")
-        if target is not None:
-            axis.axhline(target, color="gray", linestyle="--", linewidth=1)
-        axis.set_xlabel(label + (" (from agent construction)" if x_key == "wall_s" else ""))
-        axis.set_ylabel("episode_reward_mean (last 100 episodes)")
-        axis.grid(alpha=0.3)
-    axes[0].legend()
-    fig.suptitle(f"{comparison.env}: median over seeds, band = min-max")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    def on_iteration(self, run: Run, result: TrainResult) -> bool:
+        row = {
+            "training_iteration": result.training_iteration,
+            "timesteps_total": result.timesteps_total,
+            "wall_s": run.result_wall_s,
+            "time_total_s": result.time_total_s,
+            "episode_reward_mean": result.episode_reward_mean,
+            "episodes_total": result.episodes_total,
+        }
+        self.record.rows.append(row)
+        reached = reached_target(result.episode_reward_mean, result.episodes_total, self.target)
+        if reached and self.record.solved_wall_s is None:
+            self.record.solved_wall_s, self.record.solved_steps = row["wall_s"], result.timesteps_total
+        if self.forward is not None:
+            self.forward(self.record, result)
+        return False
 
 
 def run_one(
@@ -209,38 +219,27 @@ def run_one(
     seed: int,
     stop: dict[str, float],
     config: dict[str, Any],
-    on_iteration: Callable[[RunRecord, TrainResult], None] | None = None,
+    on_iteration: OnIteration | None = None,
+    run_dir: Path | None = None,
 ) -> RunRecord:
-    """Train one agent from construction until the stop rule; wall time includes construction."""
+    """Train one agent from construction until the stop rule (a3c.run's Run); wall time includes
+    construction. With `run_dir`, the run's directory is written there (a final checkpoint included).
+    An exception raised by `on_iteration` ends the run and propagates (the agent is stopped)."""
     record = RunRecord(agent, seed)
     start = time.perf_counter()
     trainer = AGENTS[agent]({**config, "seed": seed}, env)
     try:
-        while True:
-            result = trainer.train()
-            wall = time.perf_counter() - start
-            record.rows.append(
-                {
-                    "training_iteration": result.training_iteration,
-                    "timesteps_total": result.timesteps_total,
-                    "wall_s": wall,
-                    "time_total_s": result.time_total_s,
-                    "episode_reward_mean": result.episode_reward_mean,
-                    "episodes_total": result.episodes_total,
-                }
-            )
-            target = stop.get("episode_reward_mean")
-            if on_iteration is not None:
-                on_iteration(record, result)
-            if target is not None and result.episode_reward_mean >= target:
-                record.solved_wall_s, record.solved_steps = wall, result.timesteps_total
-                break
-            if wall >= stop.get("time_total_s", math.inf):
-                break
-            if result.timesteps_total >= stop.get("timesteps_total", math.inf):
-                break
-            if result.training_iteration >= stop.get("training_iteration", math.inf):
-                break
+        callback = _Record(record, stop.get("episode_reward_mean"), on_iteration)
+        run = Run(
+            trainer,
+            run_dir,
+            stop_rules(stop),
+            checkpoint_every=0,
+            callbacks=[callback],
+            catch_ctrl_c=False,
+            started_at=start,
+        )
+        run.run()
     finally:
         trainer.stop()
     return record
@@ -257,7 +256,7 @@ def compare(
     command: str | None = None,
 ) -> Comparison:
     """Run every agent for every seed (seeds=3 means seeds 0, 1, 2) and return the comparison;
-    with `out_dir`, also write curves.png, summary.md, summary.csv and each run's CSV."""
+    with `out_dir`, also write curves.png, summary.md, summary.csv and each run's directory (runs/)."""
     stop = dict(DEFAULT_STOP if stop is None else stop)
     unknown = [k for k in stop if k not in STOP_KEYS]
     if unknown:
@@ -274,8 +273,24 @@ def compare(
     if isinstance(env, str):
         check_env_id(env)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    runs_dir = None if out_dir is None else Path(out_dir) / "runs"
+    for agent in agents if runs_dir is not None else ():  # before the first run, not after an hour of them
+        for seed in seed_list:
+            taken = runs_dir / f"{agent}_seed{seed}"
+            if taken.exists() and any(taken.iterdir()):
+                raise RunDirectoryError(f"run directory {taken} is not empty; choose another out_dir")
     runs = [
-        run_one(agent, env, seed, stop, configs.get(agent, {}), on_iteration) for seed in seed_list for agent in agents
+        run_one(
+            agent,
+            env,
+            seed,
+            stop,
+            configs.get(agent, {}),
+            on_iteration,
+            None if runs_dir is None else runs_dir / f"{agent}_seed{seed}",
+        )
+        for seed in seed_list
+        for agent in agents
     ]
     comparison = Comparison(env_name(env), stop, seed_list, runs)
     if out_dir is not None:

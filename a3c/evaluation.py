@@ -14,8 +14,8 @@ from a3c.checkpoint import CheckpointError, read_checkpoint, resolve_checkpoint
 from a3c.config import resolve_model, upgrade_saved_config
 from a3c.envs import EnvError, check_spaces, make_env
 from a3c.filters import MeanStdFilter, NoFilter, saved_filter_stat
-from a3c.policy import make_policy
-from a3c.spaces import upgrade_spaces_dict
+from a3c.policy import Policy, make_policy
+from a3c.spaces import Spaces, upgrade_spaces_dict
 
 
 @dataclass
@@ -30,6 +30,58 @@ class EvaluationResult:
         """Mean, std, min and max of the episode rewards."""
         r = np.asarray(self.rewards)
         return {"mean": float(r.mean()), "std": float(r.std()), "min": float(r.min()), "max": float(r.max())}
+
+
+def play_episode(
+    env: gym.Env,
+    spaces: Spaces,
+    policy: Policy,
+    obs_filter: Callable[..., np.ndarray],
+    rng: np.random.Generator | None,
+    seed: int | None = None,
+    frames: list[np.ndarray] | None = None,
+    on_step: Callable[[Any, np.ndarray], None] | None = None,
+) -> tuple[float, int]:
+    """One episode with `policy` (rng None: deterministic, the mode or the Gaussian's mean): (total
+    reward, steps). With `frames`, each rendered frame is appended to it; `on_step(obs, action)` sees
+    each raw observation and the action chosen for it, before the action is clipped or shifted into
+    the env's space (a benchmark's probe of the policy)."""
+    obs, _ = env.reset(seed=seed)
+    state = policy.initial_state(1)
+    if frames is not None:
+        frames.append(env.render())
+    total, steps, done = 0.0, 0, False
+    while not done:
+        encoded = obs_filter(spaces.encoder(obs)[None], update=False)
+        actions, _, _, state = policy.act(encoded, state, rng)
+        if on_step is not None:
+            on_step(obs, actions[0])
+        obs, reward, terminated, truncated, _ = env.step(spaces.action.to_env(actions[0]))
+        if frames is not None:
+            frames.append(env.render())
+        total, steps, done = total + float(reward), steps + 1, terminated or truncated
+    return total, steps
+
+
+def evaluate_agent(agent: Any, episodes: int, seed: int | None = None) -> EvaluationResult:
+    """Play `episodes` episodes with a training agent's current policy, deterministically, on an
+    environment of its own (not the workers'), with the observation filter frozen: the periodic
+    evaluation of a run (a3c.run), as Stable-Baselines3's EvalCallback does it."""
+    config = agent.config
+    policy = make_policy(agent.spaces, config["model"])
+    policy.set_flat_weights(agent.learner.weights().copy())
+    env = make_env(agent.env, config["env_config"], config["atari_preprocessing"])
+    rewards, lengths = [], []
+    try:
+        for episode in range(episodes):
+            played = play_episode(
+                env, agent.spaces, policy, agent.obs_filter, None, None if seed is None else seed + episode
+            )
+            rewards.append(played[0])
+            lengths.append(played[1])
+    finally:
+        env.close()
+    return EvaluationResult(rewards, lengths)
 
 
 class SavedPolicy:
@@ -92,24 +144,10 @@ class SavedPolicy:
         frames: list[np.ndarray] | None = None,
         on_step: Callable[[Any, np.ndarray], None] | None = None,
     ) -> tuple[float, int]:
-        """One episode: (total reward, steps). With `frames`, each rendered frame is appended to it;
-        `on_step(obs, action)` sees each raw observation and the action chosen for it, before the
-        action is clipped or shifted into the env's space (a benchmark's probe of the policy)."""
-        obs, _ = env.reset(seed=seed)
-        state = self.policy.initial_state(1)
-        if frames is not None:
-            frames.append(env.render())
-        total, steps, done = 0.0, 0, False
-        while not done:
-            encoded = self.obs_filter(self.spaces.encoder(obs)[None], update=False)
-            actions, _, _, state = self.policy.act(encoded, state, None if deterministic else rng)
-            if on_step is not None:
-                on_step(obs, actions[0])
-            obs, reward, terminated, truncated, _ = env.step(self.spaces.action.to_env(actions[0]))
-            if frames is not None:
-                frames.append(env.render())
-            total, steps, done = total + float(reward), steps + 1, terminated or truncated
-        return total, steps
+        """One episode: (total reward, steps); see play_episode."""
+        return play_episode(
+            env, self.spaces, self.policy, self.obs_filter, None if deterministic else rng, seed, frames, on_step
+        )
 
     def evaluate(
         self, episodes: int = 10, deterministic: bool = False, seed: int | None = None, render_to: Path | None = None

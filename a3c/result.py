@@ -7,6 +7,8 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+EPISODE_WINDOW = 100  # episodes behind episode_reward_mean once that many have finished; a3c.run's target rule
+
 
 @dataclass
 class TrainResult:
@@ -55,7 +57,7 @@ class TrainResult:
 class EpisodeTracker:
     """Completed episodes: the last `window` for the means, and running counts."""
 
-    def __init__(self, window: int = 100):
+    def __init__(self, window: int = EPISODE_WINDOW):
         self.rewards: deque[float] = deque(maxlen=window)
         self.lengths: deque[int] = deque(maxlen=window)
         self.episodes_total = 0

@@ -4,8 +4,11 @@ plus the checkpoints kept (the last K and the best).
     runs/a3c_CartPole-v0_20261124-070000/
         run.json            how the run was started (agent, env, stop rule), for --resume
         config.json         the full resolved config
-        progress.csv        one row per iteration (flattened result)
-        result.json         one JSON result per line, the fields train() returns
+        progress.csv        one row per iteration (flattened result), after wall_s: wall-clock seconds
+                            since the run started (summed over its resumes; agent construction included)
+        result.json         one JSON result per line, the fields train() returns (and wall_s)
+        evaluation.csv      with periodic evaluation (a3c.run.Evaluation): one row per evaluation,
+                            keyed by training_iteration and timesteps_total like progress.csv
         events.out.tfevents.*   TensorBoard (tensorboard --logdir runs/)
         checkpoints/        checkpoint_NNNNNN.safetensors, index.json
 """
@@ -21,6 +24,8 @@ from typing import Any
 
 from a3c.checkpoint import INDEX_NAME
 from a3c.result import TrainResult
+
+EVALUATION_CSV = "evaluation.csv"
 
 
 def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -42,6 +47,19 @@ def write_json_atomic(path: Path, data: Any) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def read_progress(run_dir: Path) -> list[dict[str, float]]:
+    """progress.csv's rows as numbers (an empty cell, a mean before any episode, as NaN)."""
+
+    def number(value: str) -> float:
+        try:
+            return float(value) if value != "" else math.nan
+        except ValueError:
+            return math.nan
+
+    with open(run_dir / "progress.csv", newline="") as handle:
+        return [{key: number(value) for key, value in row.items()} for row in csv.DictReader(handle)]
 
 
 def _json_safe(value: Any) -> Any:
@@ -68,10 +86,12 @@ class RunLogger:
 
             self.writer = SummaryWriter(log_dir=str(run_dir))
 
-    def log(self, result: TrainResult) -> None:
-        record = {k: _json_safe(v) for k, v in flatten(result.to_dict()).items()}
+    def log(self, result: TrainResult, extra: dict[str, float] | None = None) -> None:
+        """One iteration's result; `extra` top-level numbers (a run's wall_s) go in front of its fields."""
+        fields = {**(extra or {}), **result.to_dict()}
+        record = {k: _json_safe(v) for k, v in flatten(fields).items()}
         with open(self.json_path, "a") as handle:
-            handle.write(json.dumps(result.to_dict(), default=repr) + "\n")
+            handle.write(json.dumps(fields, default=repr) + "\n")
         if self.columns is None:
             self.columns = list(record)
             with open(self.csv_path, "w", newline="") as handle:
@@ -83,6 +103,21 @@ class RunLogger:
             for key, value in record.items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "timesteps_total":
                     self.writer.add_scalar(key, value, step)
+            self.writer.flush()
+
+    def log_evaluation(self, row: dict[str, Any]) -> None:
+        """One evaluation's row (flat numbers) to evaluation.csv, and to TensorBoard under evaluation/."""
+        path = self.run_dir / EVALUATION_CSV
+        new = not path.exists() or path.stat().st_size == 0
+        with open(path, "a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow({key: _json_safe(value) for key, value in row.items()})
+        if self.writer is not None:
+            for key, value in row.items():
+                if key not in ("training_iteration", "timesteps_total"):
+                    self.writer.add_scalar(f"evaluation/{key}", value, row["timesteps_total"])
             self.writer.flush()
 
     def close(self) -> None:

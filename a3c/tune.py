@@ -3,8 +3,13 @@
 The only module that imports ray.tune (the `tune` extra: `pip install 'a3c[tune]'`). A trial is one
 agent: its resource request is a placement group holding the agent's driver and its workers, so the
 workers land inside the trial's reservation (a3c.execution.ray_pool.worker_actor_options), and the
-agent joins the trial's Ray instead of starting one. `step()` is one `train()`; checkpoints are the
-agent's own safetensors files, which population-based training copies from trial to trial.
+agent joins the trial's Ray instead of starting one. `step()` is one step of an a3c.run Run; checkpoints
+are the agent's own safetensors files, which population-based training copies from trial to trial.
+
+A trial's Run writes the run directory `a3c train` writes, under the experiment's runs/<trial_id>/
+(`run_root`), with its final checkpoint saved there when the trial ends (Tune's own checkpoints stay in
+its trial folders, where PBT needs them). With `stop_reward`, each report says `target_reached` by
+a3c.run.reached_target (a full window of 100 episodes), and the trial ends there (`done`).
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from typing import Any
 from a3c.agents import AGENTS
 from a3c.checkpoint import latest_checkpoint
 from a3c.config import ConfigError, resolve_config
+from a3c.run import RewardTarget, Run, reached_target
 
 TUNE_MISSING = "Ray Tune is not installed: pip install 'a3c[tune]' (from a clone: make install-tune)"
 
 # Keys of a trial's config that are not agent config keys.
-TRIAL_DEFAULTS: dict[str, Any] = {"env": "CartPole-v0", "num_cpus_for_driver": 1}
+TRIAL_DEFAULTS: dict[str, Any] = {"env": "CartPole-v0", "num_cpus_for_driver": 1, "stop_reward": None, "run_root": None}
 
 # Written next to the agent's checkpoint in a Tune checkpoint folder: which trial saved it.
 ORIGIN_FILE = "origin.json"
@@ -86,9 +92,19 @@ def trainable(algorithm: str) -> type:
             agent_config, trial = split_trial_config(config)
             self.agent = agent_class(agent_config, trial["env"])  # joins this trial's Ray (ensure_ray)
             self.checkpoint_origin: str | None = None
+            self.target = trial["stop_reward"]
+            rules = [] if self.target is None else [RewardTarget(self.target)]
+            run_dir = None if trial["run_root"] is None else Path(trial["run_root"]) / self.trial_id
+            resuming = run_dir is not None and run_dir.exists()  # PBT restarts a paused trial in a new actor
+            self.run = Run(self.agent, run_dir, rules, checkpoint_every=0, catch_ctrl_c=False, resuming=resuming)
 
         def step(self) -> dict[str, Any]:
-            result = self.agent.train().to_dict()
+            train_result, stop_reason = self.run.step()
+            result = train_result.to_dict()
+            result["target_reached"] = reached_target(
+                train_result.episode_reward_mean, train_result.episodes_total, self.target
+            )
+            result["done"] = stop_reason is not None
             result["checkpoint_origin"] = self.checkpoint_origin
             result["worker_placement"] = getattr(self.agent.pool, "placement", "in process")  # GROUP: the trial's
             return result
@@ -105,7 +121,12 @@ def trainable(algorithm: str) -> type:
                 self.checkpoint_origin = json.loads(origin_file.read_text())["trial_id"]
 
         def cleanup(self) -> None:
-            self.agent.stop()
+            try:
+                if self.run.result is not None:
+                    self.run.save()  # the trial's run directory ends with its checkpoint, as a3c train's does
+                self.run.close()
+            finally:
+                self.agent.stop()
 
     AgentTrainable.__name__ = AgentTrainable.__qualname__ = f"{algorithm.upper()}Trainable"
     return AgentTrainable
@@ -218,8 +239,10 @@ def run_sweep(
     time_limit: float | None,
     out_dir: Path,
     perturbation_interval: int = 2,
+    stop_reward: float | None = None,
 ) -> SweepSummary:
-    """Tune `algorithm` on `env` over `space` (ASHA or PBT); results under `out_dir`."""
+    """Tune `algorithm` on `env` over `space` (ASHA or PBT); results under `out_dir`, each trial's run
+    directory under `out_dir`/runs/. A trial ends at `stop_reward` by a3c.run.reached_target."""
     tune = import_tune()
     check_trial_fits(algorithm, base_config, space)
     from ray.tune.schedulers import ASHAScheduler, PopulationBasedTraining
@@ -239,7 +262,13 @@ def run_sweep(
     out_dir = out_dir.resolve()
     tuner = tune.Tuner(
         trainable(algorithm),
-        param_space={**base_config, "env": env, **to_tune_domains(space)},
+        param_space={
+            **base_config,
+            "env": env,
+            "stop_reward": stop_reward,
+            "run_root": str(out_dir / "runs"),
+            **to_tune_domains(space),
+        },
         tune_config=tune.TuneConfig(
             metric=METRIC, mode="max", scheduler=chosen, num_samples=samples, time_budget_s=time_limit
         ),

@@ -104,6 +104,34 @@ def test_train_writes_the_run_directory_then_resume_continues_it(tmp_path):
     assert len(read_progress(run)) == 5
 
 
+def test_stop_reward_needs_a_full_window_of_100_episodes_and_evaluation_rows_sit_beside_training(tmp_path):
+    """Every CartPole episode earns more than 5: the run still trains on until 100 episodes have finished."""
+    run = tmp_path / "run"
+    args = ["--stop-reward", 5, "--iterations", 100, "--eval-every", 2, "--eval-episodes", 2, "--run-dir", run]
+    out = a3c("train", "CartPole-v0", *FAST, *args, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    rows = read_progress(run)
+    episodes = [int(r["episodes_total"]) for r in rows]
+    assert len(rows) > 1 and episodes[-1] >= 100 > episodes[-2], episodes
+    stopped_by = dict(line.strip().split(": ", 1) for line in out.stdout.splitlines()[1:])["stopped by"]
+    assert stopped_by.startswith("episode_reward_mean") and stopped_by.endswith(">= 5 over 100 episodes")
+    with open(run / "evaluation.csv", newline="") as handle:
+        evaluations = list(csv.DictReader(handle))
+    assert [int(r["training_iteration"]) for r in evaluations] == list(range(2, len(rows) + 1, 2))
+    assert all(r["episodes"] == "2" for r in evaluations)
+    assert "evaluation at iteration 2: 2 episodes, reward mean" in out.stderr
+
+
+def test_env_steps_stop_a_run_and_resume_says_how_to_go_further(tmp_path):
+    run = tmp_path / "run"
+    out = a3c("train", "CartPole-v0", *FAST, "--env-steps", 320, "--run-dir", run, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "stopped by: 320 env steps" in out.stdout
+    assert [int(r["timesteps_total"]) for r in read_progress(run)] == [160, 320]
+    out = a3c("train", "--resume", run, cwd=tmp_path)
+    assert out.returncode == 0 and f"a3c train --resume {run} --env-steps 640" in out.stdout, out.stdout
+
+
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     run = tmp_path / "run"
     proc = start_endless_training(run, tmp_path, checkpoint_every=0)

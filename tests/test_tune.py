@@ -90,6 +90,9 @@ def test_a3c_tune_runs_an_asha_sweep_of_two_trials_and_reports_the_best_config_a
     assert 1 <= len(summary["best_curve"]) <= 3 and summary["best_curve"][-1] == summary["best_reward"]
     best_config = json.loads((tmp_path / "sweep" / "best_config.json").read_text())
     assert best_config["lr"] == summary["best_config"]["lr"] and best_config["num_workers"] == 2
+    assert "run_root" not in best_config and "stop_reward" not in best_config
+    trial_runs = sorted((tmp_path / "sweep" / "runs").iterdir())
+    assert len(trial_runs) == 2 and all((run / "progress.csv").is_file() for run in trial_runs)
     # The printed next step works: evaluate the best trial's checkpoint (an a3c safetensors file).
     (evaluate_line,) = [line for line in sweep.stdout.splitlines() if line.startswith("Evaluate it:")]
     command = shlex.split(evaluate_line.removeprefix("Evaluate it:"))
@@ -164,6 +167,29 @@ def test_a_bad_config_key_is_the_trials_error_naming_the_key(ray_session, tmp_pa
     )
     (result,) = tuner.fit()
     assert result.error is not None and "config['lr'] must be a number > 0" in str(result.error)
+
+
+def test_a_trial_reaches_its_target_by_the_100_episode_rule_and_writes_a_run_directory(ray_session, tmp_path):
+    """Every CartPole episode earns more than 5: the trial still goes on until 100 episodes finished."""
+    tune = import_tune()
+    fast = {"num_workers": 0, "num_envs_per_worker": 1, "grads_per_step": 10, "model": {"fcnet_hiddens": [16]}}
+    tuner = tune.Tuner(
+        trainable("a3c"),
+        param_space={**fast, "env": "CartPole-v0", "stop_reward": 5.0, "run_root": str(tmp_path / "runs")},
+        run_config=tune.RunConfig(storage_path=str(tmp_path), stop={"training_iteration": 100}, verbose=0),
+    )
+    (result,) = tuner.fit()
+    assert result.error is None, result.error
+    history = result.metrics_dataframe
+    episodes, reached = history["episodes_total"].tolist(), history["target_reached"].tolist()
+    assert len(episodes) > 1 and episodes[-1] >= 100 > episodes[-2], episodes
+    assert reached == [False] * (len(reached) - 1) + [True]
+    run_dir = tmp_path / "runs" / result.metrics["trial_id"]
+    progress = (run_dir / "progress.csv").read_text().splitlines()
+    assert len(progress) == 1 + len(episodes)
+    assert json.loads((run_dir / "run.json").read_text())["stop"] == {"stop_reward": 5.0}
+    final = run_dir / "checkpoints" / f"checkpoint_{len(episodes):06d}.safetensors"
+    assert final.is_file(), "the trial's run directory ends with its checkpoint"
 
 
 def test_a_trial_larger_than_the_cluster_is_refused_before_it_waits_forever(ray_session):
