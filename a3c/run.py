@@ -381,6 +381,7 @@ class Run:
         return Progress.from_result(self.result, self.result_wall_s)
 
     def should_stop(self, progress: Progress) -> tuple[StopRule, str] | None:
+        """The first stop rule that `progress` meets and why, or None to go on."""
         return first_stop(self.stop_rules, progress)
 
     def evaluate(self) -> dict[str, float]:
