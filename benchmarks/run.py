@@ -46,6 +46,9 @@ from typing import Any
 import numpy as np
 import yaml
 
+# "The mean of the last 100 episodes", for every entrant, ours and Stable-Baselines3's: the library's one rule.
+from a3c.run import EPISODE_WINDOW, reached_target
+
 ROOT = Path(__file__).resolve().parents[1]
 TUNED = ROOT / "examples" / "tuned"
 SECTIONS = ("limit", "floor", "throughput", "tutorial", "pong", "cartpole", "mountaincar")
@@ -507,12 +510,11 @@ def sb3_throughput(algo: str, env_id: str, timesteps: int) -> float:
     return timesteps / (time.perf_counter() - start)
 
 
-EPISODE_WINDOW = 100  # "the mean of the last 100 episodes", for every entrant
 
 
 def reached(row: dict[str, float], target: float | None) -> bool:
-    """Whether a progress row has a full window of episodes whose mean is at the target."""
-    return target is not None and row["episodes_total"] >= EPISODE_WINDOW and row["episode_reward_mean"] >= target
+    """Whether a progress row (ours or Stable-Baselines3's) has reached the target: a3c.run's rule."""
+    return reached_target(row["episode_reward_mean"], int(row["episodes_total"]), target)
 
 
 def sb3_train(
