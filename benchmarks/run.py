@@ -510,8 +510,6 @@ def sb3_throughput(algo: str, env_id: str, timesteps: int) -> float:
     return timesteps / (time.perf_counter() - start)
 
 
-
-
 def reached(row: dict[str, float], target: float | None) -> bool:
     """Whether a progress row (ours or Stable-Baselines3's) has reached the target: a3c.run's rule."""
     return reached_target(row["episode_reward_mean"], int(row["episodes_total"]), target)
