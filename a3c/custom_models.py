@@ -51,6 +51,11 @@ def registered_models(model: dict[str, Any]) -> dict[str, type[nn.Module]]:
     return {name: _REGISTRY[name]} if name in _REGISTRY else {}
 
 
+def registry_snapshot() -> dict[str, type[nn.Module]]:
+    """Every registered class: what a Ray Tune trainable takes to its trials' processes."""
+    return dict(_REGISTRY)
+
+
 def restore_registry(models: dict[str, type[nn.Module]] | None) -> None:
     """In a worker process: register the classes its driver sent."""
     for name, cls in (models or {}).items():

@@ -73,6 +73,9 @@ def trainable(algorithm: str) -> type:
         raise ValueError(f"unknown agent '{algorithm}'; choose one of: {', '.join(AGENTS)}")
     tune = import_tune()
     agent_class = AGENTS[algorithm]
+    from a3c.custom_models import registry_snapshot, restore_registry
+
+    custom_models = registry_snapshot()  # classes registered by name here travel with the trainable
 
     class AgentTrainable(tune.Trainable):
         """One agent per trial; config = agent config keys + env (+ num_cpus_for_driver)."""
@@ -84,6 +87,7 @@ def trainable(algorithm: str) -> type:
 
         def setup(self, config: dict[str, Any]) -> None:
             agent_config, trial = split_trial_config(config)
+            restore_registry(custom_models)
             self.agent = agent_class(agent_config, trial["env"])  # joins this trial's Ray (ensure_ray)
             self.checkpoint_origin: str | None = None
 

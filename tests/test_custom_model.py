@@ -164,3 +164,45 @@ def test_a_bad_module_on_the_command_line_is_one_line(model, message, tmp_path):
     out = cli("train", "CartPole-v1", "--workers", "0", "--set", f"model.custom_model={model}", cwd=tmp_path)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert message in out.stderr and len(out.stderr.strip().splitlines()) <= 5, out.stderr
+
+
+def test_compare_runs_a_custom_model(tmp_path):
+    from a3c import compare
+
+    config = {**small(A3CAgent, model=BY_PATH), "seed": None}
+    result = compare("CartPole-v1", ["a3c"], 1, {"training_iteration": 1}, {"a3c": config}, tmp_path)
+    assert len(result.runs) == 1 and len(result.runs[0].rows) == 1
+
+
+def test_a_tune_trial_builds_a_model_registered_in_the_driver(ray_session, tmp_path):
+    """The trial runs in another process: the registered class travels with the trainable (by value, as a
+    class defined in a user's script does; this test's module is not importable there)."""
+    from torch import nn
+
+    from a3c.tune import import_tune, trainable
+
+    class Linear(nn.Module):
+        def __init__(self, obs_shape, num_outputs, model_config):
+            super().__init__()
+            self.out = nn.Linear(obs_shape[0], num_outputs + 1)
+
+        def forward(self, obs):
+            out = self.out(obs)
+            return out[:, :-1], out[:, -1]
+
+    a3c.register_model("tests-tune-linear", Linear)
+    tune = import_tune()
+    space = {
+        "env": "CartPole-v1",
+        "num_workers": 0,
+        "grads_per_step": 2,
+        "model": {"custom_model": "tests-tune-linear"},
+    }
+    tuner = tune.Tuner(
+        trainable("a3c"),
+        param_space=space,
+        run_config=tune.RunConfig(storage_path=str(tmp_path), stop={"training_iteration": 1}, verbose=0),
+    )
+    (result,) = tuner.fit()
+    assert result.error is None, result.error
+    assert result.metrics["training_iteration"] == 1
