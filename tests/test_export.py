@@ -128,3 +128,17 @@ def test_bad_export_input_is_one_line(args, message, branching_run, tmp_path):
 def test_exporting_a_missing_checkpoint_is_one_line(tmp_path):
     out = cli("export", tmp_path / "nothing-here", "--out", tmp_path / "p.onnx", cwd=tmp_path)
     assert out.returncode == 2 and "Traceback" not in out.stderr and "checkpoint not found" in out.stderr
+
+
+@pytest.mark.parametrize("layout, shape", [("HW", (10, 12)), ("HWC", (10, 12, 3)), ("CHW", (4, 10, 12))])
+def test_every_image_layout_is_encoded_as_the_workers_encode_it(layout, shape):
+    """Atari's stacked frames are CHW; the conv test above covers HW."""
+    import torch
+
+    from a3c.export import _EncodeLeaf
+    from a3c.spaces import ImageEncoder
+
+    encoder = ImageEncoder(shape, layout)
+    images = np.random.default_rng(0).integers(0, 256, (5, *shape), dtype=np.uint8)
+    encoded = _EncodeLeaf(encoder)(torch.from_numpy(images)).numpy()
+    np.testing.assert_array_equal(encoded, encoder.batch(images))
