@@ -43,6 +43,7 @@ from a3c.spaces import (
 FORMATS = ("onnx", "torchscript")
 NAMES_FILE = "a3c_io.json"  # a TorchScript file's input and output names, in order
 ONNX_OPSET = 17
+INSTALL_HINT = "install the 'export' extra: pip install -e '.[export]' (or: make export)"
 
 
 def observation_parts(encoder: ObsEncoder, name: str = "obs") -> Iterator[tuple[str, Any, ObsEncoder]]:
@@ -209,6 +210,9 @@ def export_policy(saved: SavedPolicy, out: str | Path, fmt: str) -> Path:
             else:
                 names = json.dumps({"inputs": input_names, "outputs": output_names})
                 torch.jit.save(torch.jit.trace(graph, example, check_trace=False), str(tmp), {NAMES_FILE: names})
+    except ImportError as error:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"exporting as {fmt} needs {error.name or error}: {INSTALL_HINT}") from None
     except Exception as error:  # noqa: BLE001 - e.g. a custom module with data-dependent control flow
         tmp.unlink(missing_ok=True)
         raise ExportError(f"cannot export this policy as {fmt}: {type(error).__name__}: {error}") from None
@@ -223,7 +227,7 @@ def load_exported(path: str | Path, fmt: str) -> Callable[[dict[str, np.ndarray]
         try:
             import onnxruntime
         except ImportError:
-            raise ExportError("running an ONNX file needs onnxruntime: pip install -e '.[export]'") from None
+            raise ExportError(f"running an ONNX file needs onnxruntime: {INSTALL_HINT}") from None
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
         outputs = [o.name for o in session.get_outputs()]
         return lambda feed: dict(zip(outputs, session.run(outputs, feed), strict=True))
