@@ -511,7 +511,7 @@ def export(
         Path,
         typer.Argument(
             metavar="RUN_OR_CHECKPOINT",
-            help="a checkpoint file, or a run directory, its checkpoints/ or checkpoints/index.json (newest checkpoint)",
+            help="a checkpoint file, or a run directory, its checkpoints/ or checkpoints/index.json (newest one)",
         ),
     ],
     out_file: Annotated[Path, typer.Option("--out", help="file to write")],
