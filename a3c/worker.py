@@ -289,7 +289,7 @@ class RolloutWorker:
         return rollout
 
     def _state_row(self, index: int) -> State:
-        return None if self.state is None else (self.state[0][index : index + 1], self.state[1][index : index + 1])
+        return None if self.state is None else tuple(s[index : index + 1] for s in self.state)
 
     def sample(self) -> Rollout:
         """Run `batch_size` steps in every environment with the current weights."""

@@ -77,6 +77,18 @@ def test_a_recurrent_custom_model_solves_the_memory_task():
     assert len(state) == 1 and state[0].shape == (1, 16)
 
 
+def test_a_truncated_episode_bootstraps_from_a_recurrent_custom_models_state():
+    """At a time limit the worker takes the value of the last observation with that env's state row:
+    a custom state of one tensor, not the LSTM's two."""
+    from gymnasium.wrappers import TimeLimit
+
+    model = {"custom_model": "toy_models:TinyGRU"}
+    config = {**small(A3CAgent, model=model), "num_workers": 0, "batch_size": 8}
+    agent = A3CAgent(config, lambda c: TimeLimit(CueEnv({"length": 50}), max_episode_steps=3))
+    result = agent.train()
+    assert result.episodes_this_iter > 0 and result.episode_len_mean == 3
+
+
 def test_a_recurrent_custom_model_trains_with_ppo():
     model = {"custom_model": "toy_models:TinyGRU"}
     agent = PPOAgent(small(PPOAgent, model=model), lambda c: CueEnv())
