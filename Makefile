@@ -24,7 +24,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-.PHONY: install install-tune extras tutorial test lint docs bench bench-quick suite suite-quick suite-pong
+.PHONY: install install-tune export extras tutorial test lint docs bench bench-quick suite suite-quick suite-pong
 install: $(STAMP)
 
 extras: $(EXTRAS_STAMP)
@@ -32,6 +32,10 @@ extras: $(EXTRAS_STAMP)
 # Ray Tune for `a3c tune` and a3c.tune (already part of the test extra that `make install` installs).
 install-tune: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[tune]'
+
+# onnx and onnxruntime for `a3c export --format onnx` (already part of the test extra).
+export: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[export]'
 
 tutorial: $(STAMP)
 	$(PY) examples/tutorial.py

@@ -36,6 +36,8 @@ _EXPORTS = {
     "EnvError": "a3c.envs",
     "SharedModel": "a3c.models",
     "TrainResult": "a3c.result",
+    "register_model": "a3c.custom_models",
+    "SavedPolicy": "a3c.evaluation",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,4 +1,4 @@
-"""The `a3c` command: train, evaluate, plot, compare, tune.
+"""The `a3c` command: train, evaluate, export, plot, compare, tune.
 
 Bad input (unknown environment or config key, unreadable file, a file that is not a checkpoint, an
 output that cannot be written) ends with one line on stderr and exit status 2; `--debug` shows the
@@ -9,6 +9,7 @@ directory, and checkpoints are written atomically.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -29,7 +30,7 @@ from rich.table import Table
 from a3c.checkpoint import CheckpointError, latest_checkpoint
 from a3c.config import A2C_SCHEMA, A3C_SCHEMA, PPO_SCHEMA, ConfigError
 from a3c.envs import EnvError
-from a3c.errors import TrainingError, WorkerFailureError
+from a3c.errors import ExportError, TrainingError, WorkerFailureError
 from a3c.execution import RAY_VERBOSE_ENV_VAR
 from a3c.run import Callback, RunDirectoryError
 
@@ -58,7 +59,7 @@ class UsageError(ValueError):
     """Bad command-line input: reported in one line, exit status 2."""
 
 
-BAD_INPUT = (UsageError, ConfigError, EnvError, CheckpointError, RunDirectoryError)
+BAD_INPUT = (UsageError, ConfigError, EnvError, CheckpointError, RunDirectoryError, ExportError)
 FAILURES = (WorkerFailureError, TrainingError)
 
 
@@ -279,6 +280,10 @@ def train(
         from a3c.config import resolve_config
 
         resolved = resolve_config(settings, cls.schema)  # before any directory or actor is made
+        if resolved["model"]["custom_model"] is not None:  # importable? (its contract is checked on building)
+            from a3c.custom_models import load_model_class
+
+            load_model_class(resolved["model"]["custom_model"])
         from a3c.envs import check_env_id
 
         check_env_id(env)
@@ -490,6 +495,60 @@ def evaluate(
             stdout.print(f"{title}: {stats}", highlight=False, soft_wrap=True)
         if render is not None:
             stdout.print(f"wrote {render}")
+
+    _run_guarded(debug, action)
+
+
+EXPORT_FORMATS = ("onnx", "torchscript")  # a3c.export.FORMATS, named here so that --help imports no torch
+
+
+@app.command()
+def export(
+    checkpoint: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN_OR_CHECKPOINT",
+            help="a checkpoint file, or a run directory, its checkpoints/ or checkpoints/index.json (newest one)",
+        ),
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="file to write")],
+    format_: Annotated[str, typer.Option("--format", help="onnx or torchscript")] = "onnx",
+    best: Annotated[bool, typer.Option(help="take the run's best checkpoint (by reward, from index.json)")] = False,
+    check_steps: Annotated[
+        int, typer.Option(help="compare the file with the saved policy on this many env steps (0: no check)")
+    ] = 500,
+    debug: Annotated[bool, typer.Option(help="show tracebacks")] = False,
+) -> None:
+    """Write a saved policy as one graph (raw observation -> deterministic action and value), checked
+    against the policy itself on observations from its environment."""
+
+    def action() -> None:
+        if format_ not in EXPORT_FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got '{format_}'")
+        if check_steps < 0:
+            raise UsageError("--check-steps must be >= 0")
+        if out_file.is_dir():
+            raise UsageError(f"--out {out_file} is a directory: give a file name")
+        _check_writable_dir(out_file.parent if str(out_file.parent) else Path("."))
+        from a3c.evaluation import SavedPolicy
+        from a3c.export import check_agreement, export_policy, load_exported
+
+        policy = SavedPolicy(checkpoint, best=best)
+        export_policy(policy, out_file, format_)
+        stdout.print(f"wrote {out_file} ({format_}) from {policy.path}", highlight=False, soft_wrap=True)
+        if check_steps == 0:
+            return
+        if format_ == "onnx" and importlib.util.find_spec("onnxruntime") is None:
+            stdout.print("not checked: onnxruntime is not installed (make export)", highlight=False, soft_wrap=True)
+            return
+        agreement = check_agreement(policy, load_exported(out_file, format_), check_steps)
+        if not agreement.agrees:
+            out_file.unlink(missing_ok=True)
+            raise ExportError(
+                f"the exported graph disagrees with the policy ({agreement.describe()}); a custom module whose "
+                f"forward branches on its inputs cannot be traced: {out_file} removed"
+            )
+        stdout.print(f"checked on {policy.env_id}: {agreement.describe()}", highlight=False, soft_wrap=True)
 
     _run_guarded(debug, action)
 

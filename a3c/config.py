@@ -130,6 +130,18 @@ MODEL_SCHEMA: dict[str, Option] = {
         "per dimension (0.5 on [-1, 1], 1 on [-2, 2]; 1 where unbounded)",
         True,
     ),
+    "custom_model": Option(
+        None,
+        (str,),
+        lambda v: bool(v.strip()),
+        "a name given to a3c.register_model, a 'module:Class' import path, or None",
+        "a torch module of your own instead of the built-in network (docs/guides/custom-model.md); the "
+        "fcnet/conv/lstm keys are then only read by it, if it wants them",
+        True,
+    ),
+    "custom_model_config": Option(
+        {}, (dict,), None, "a dict", "settings of your own for the custom model (it gets the whole model dict)"
+    ),
 }
 
 
@@ -377,6 +389,11 @@ def resolve_model(model: Mapping[str, Any]) -> dict[str, Any]:
     model["conv_fc_hiddens"] = list(model["conv_fc_hiddens"])
     if model["conv_filters"] is not None:
         model["conv_filters"] = [list(f) for f in model["conv_filters"]]
+    if model["custom_model"] is not None and model["use_lstm"]:
+        raise ConfigError(
+            "config['model']['use_lstm'] must be False with a custom_model: a recurrent custom model brings its own "
+            "state (initial_state and a forward that takes and returns it)"
+        )
     if model["use_lstm"] and model["vf_share_layers"] is False:
         raise ConfigError("config['model']['use_lstm'] needs vf_share_layers True or None (the LSTM feeds both heads)")
     return model

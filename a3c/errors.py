@@ -14,3 +14,8 @@ class WorkerFailureError(RuntimeError):
 class ClusterConnectionError(ConfigError):
     """ray_address names no Ray cluster this process can join: nobody answers there, or it refuses
     this process's token. Bad input (the CLI exits 2), found before any actor starts."""
+
+
+class ExportError(ValueError):
+    """A policy cannot be exported as asked: an unknown format, a module that cannot be traced, a graph
+    that disagrees with the policy. Bad input (the CLI exits 2)."""

@@ -1,4 +1,7 @@
-"""Play a saved policy: no training, no Ray; no torch for an MLP (its weights run in numpy)."""
+"""Play a saved policy: no training, no Ray; no torch for an MLP (its weights run in numpy).
+
+`SavedPolicy.compute_action` is the Python reference of a policy: `a3c export` writes graphs that
+are checked against it (a3c.export)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from a3c.checkpoint import CheckpointError, read_checkpoint, resolve_checkpoint
 from a3c.config import resolve_model, upgrade_saved_config
 from a3c.envs import EnvError, check_spaces, make_env
 from a3c.filters import MeanStdFilter, NoFilter, saved_filter_stat
-from a3c.policy import Policy, make_policy
+from a3c.policy import Policy, State, make_policy
 from a3c.spaces import Spaces, upgrade_spaces_dict
 
 
@@ -122,6 +125,31 @@ class SavedPolicy:
         if stat is not None:
             self.obs_filter = MeanStdFilter(tuple(stat.mean.shape))
             self.obs_filter.stat = stat
+        self.rng = np.random.default_rng()
+
+    @property
+    def recurrent(self) -> bool:
+        return self.policy.recurrent
+
+    def initial_state(self) -> State:
+        """The state before an episode's first step (None for a feed-forward policy)."""
+        return self.policy.initial_state(1)
+
+    def compute_action(self, obs: Any, state: State = None, deterministic: bool = False) -> Any:
+        """The action for one raw observation, in the form the environment accepts (a Gaussian's clipped
+        to the Box). deterministic: the mode (argmax; the Gaussian's mean), else a sample. A recurrent
+        policy takes and returns its state: `action, state = policy.compute_action(obs, state)` (None
+        starts an episode)."""
+        if self.policy.recurrent and state is None:
+            state = self.initial_state()
+        action, state = self._act(obs, state, None if deterministic else self.rng)
+        action = self.spaces.action.to_env(action)
+        return (action, state) if self.policy.recurrent else action
+
+    def _act(self, obs: Any, state: State, rng: np.random.Generator | None) -> tuple[np.ndarray, State]:
+        encoded = self.obs_filter(self.spaces.encoder(obs)[None], update=False)
+        actions, _, _, state = self.policy.act(encoded, state, rng)
+        return actions[0], state
 
     def make_env(self, render_mode: str | None = None) -> gym.Env:
         """The checkpoint's environment with its saved `env_config` and preprocessing; CheckpointError

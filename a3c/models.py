@@ -5,7 +5,8 @@ optionally an LSTM on top, then a policy head (the action distribution's paramet
 head. Gaussian actions add a state-independent log-std vector. The driver holds this model as one
 flat float32 vector; MLP workers compute the same network in numpy
 (`a3c.core.numpy_model.NumpyActorCritic`: the same flat layout, so the vectors are exchangeable),
-conv and LSTM workers run this module with one thread.
+conv and LSTM workers run this module with one thread. A user's own module is wrapped to the same
+interface (`PolicyNetwork`) by a3c.custom_models; `build_network` picks one of the two.
 """
 
 from __future__ import annotations
@@ -41,7 +42,57 @@ class LogStd(nn.Module):
         self.log_std = nn.Parameter(torch.as_tensor(np.asarray(init, dtype=np.float32)).clone())
 
 
-class ActorCritic(nn.Module):
+class PolicyNetwork(nn.Module):
+    """What the learner, the torch workers and the exporter need of a network, built-in or a user's:
+    distribution parameters and values from `forward`, a recurrent state (or none), and all
+    parameters as one flat float32 vector in `parameters()` order (the order weights travel in)."""
+
+    action: ActionSpec
+    is_image: bool
+    log_std: LogStd | None
+
+    @property
+    def recurrent(self) -> bool:
+        raise NotImplementedError
+
+    def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
+        """Zeros: the state before an episode's first step (the state is zeroed at every episode start)."""
+        raise NotImplementedError
+
+    def step(self, obs: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor, tuple]:
+        """One step of a recurrent network for a batch [B, ...]: parameters, values, the next state."""
+        raise NotImplementedError
+
+    def _inputs(self, obs: torch.Tensor) -> torch.Tensor:
+        # One float copy, scaled in place: a loss's batch of Pong frames is 14 MB as float32.
+        return obs.to(torch.float32, copy=True).div_(255.0) if self.is_image else obs
+
+    def extra_param(self) -> torch.Tensor | None:
+        """The Gaussian's log-std (Box actions), the one parameter outside the layers; None otherwise."""
+        return None if self.log_std is None else self.log_std.log_std
+
+    def num_params(self) -> int:
+        """Number of parameters: the length of the flat weight vector that crosses Ray."""
+        return sum(p.numel() for p in self.parameters())
+
+    def get_flat_weights(self) -> np.ndarray:
+        """All parameters as one float32 vector, in `parameters()` order (the layout workers and
+        checkpoints share)."""
+        return nn.utils.parameters_to_vector(self.parameters()).detach().numpy().astype(np.float32, copy=True)
+
+    def set_flat_weights(self, flat: np.ndarray) -> None:
+        flat = np.asarray(flat, dtype=np.float32)
+        if not flat.flags.writeable:  # Ray hands out read-only arrays; torch wants to own writable memory
+            flat = flat.copy()
+        with torch.no_grad():
+            nn.utils.vector_to_parameters(torch.from_numpy(flat), self.parameters())
+
+    def get_flat_grad(self) -> np.ndarray:
+        grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in self.parameters()]
+        return torch.cat(grads).numpy().astype(np.float32, copy=False)
+
+
+class ActorCritic(PolicyNetwork):
     """Policy and value for observations of `obs_shape` ((size,) flat, (C, H, W) uint8 image)."""
 
     def __init__(self, obs_shape: tuple[int, ...], action: ActionSpec, model: dict[str, Any], is_image: bool = False):
@@ -80,10 +131,6 @@ class ActorCritic(nn.Module):
         dense, size = _mlp(channels * height * width, self.conv_fc_hiddens, "relu")
         return nn.Sequential(*layers, nn.Flatten(), *dense), size
 
-    def _inputs(self, obs: torch.Tensor) -> torch.Tensor:
-        # One float copy, scaled in place: a loss's batch of Pong frames is 14 MB as float32.
-        return obs.to(torch.float32, copy=True).div_(255.0) if self.is_image else obs
-
     def forward(
         self, obs: torch.Tensor, state: State | None = None, resets: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, ...]:
@@ -96,10 +143,17 @@ class ActorCritic(nn.Module):
         value_features = features if self.value_trunk is None else self.value_trunk(x)
         return self.policy_head(features), self.value_head(value_features).squeeze(-1)
 
+    @property
+    def recurrent(self) -> bool:
+        return self.lstm is not None
+
     def initial_state(self, batch: int) -> State:
-        """Zero LSTM state (h, c) for `batch` sequences: the state at the start of an episode."""
         size = self.lstm.hidden_size
         return torch.zeros(batch, size), torch.zeros(batch, size)
+
+    def step(self, obs: torch.Tensor, state: State) -> tuple[torch.Tensor, torch.Tensor, State]:
+        h, c = self.lstm(self.trunk(self._inputs(obs)), state)
+        return self.policy_head(h), self.value_head(h).squeeze(-1), (h, c)
 
     def forward_sequence(
         self, obs: torch.Tensor, state: State, resets: torch.Tensor
@@ -117,13 +171,7 @@ class ActorCritic(nn.Module):
         out = torch.stack(outputs)
         return self.policy_head(out), self.value_head(out).squeeze(-1), (h, c)
 
-    def extra_param(self) -> torch.Tensor | None:
-        """The Gaussian's log-std (Box actions), the one parameter outside the layers; None otherwise."""
-        return None if self.log_std is None else self.log_std.log_std
-
     def describe(self) -> str:
-        """The line the agent prints on construction, as the tutorial did (e.g. `Constructing fcnet [64, 64]
-        tanh, separate value network`)."""
         separate = "" if self.share_layers else ", separate value network"
         if self.is_image:
             text = f"Constructing conv {self.conv_filters} + fcnet {self.conv_fc_hiddens} relu{separate}"
@@ -131,31 +179,20 @@ class ActorCritic(nn.Module):
             text = f"Constructing fcnet {self.hiddens} {self.activation}{separate}"
         return text + (f" + lstm {self.lstm.hidden_size}" if self.lstm is not None else "")
 
-    def num_params(self) -> int:
-        """Number of parameters: the length of the flat weight vector that crosses Ray."""
-        return sum(p.numel() for p in self.parameters())
 
-    def get_flat_weights(self) -> np.ndarray:
-        """All parameters as one float32 vector, in `parameters()` order (the layout workers and
-        checkpoints share)."""
-        return nn.utils.parameters_to_vector(self.parameters()).detach().numpy().astype(np.float32, copy=True)
+def build_network(
+    obs_shape: tuple[int, ...], action: ActionSpec, model: dict[str, Any], is_image: bool = False
+) -> PolicyNetwork:
+    """The network `model` asks for: the user's module when it names a custom_model, else ActorCritic.
+    Every place that builds a torch network (learner, torch workers, SavedPolicy, export) calls this."""
+    if model.get("custom_model"):
+        from a3c.custom_models import CustomActorCritic
 
-    def set_flat_weights(self, flat: np.ndarray) -> None:
-        """Load a flat vector laid out as `get_flat_weights` returns it."""
-        flat = np.asarray(flat, dtype=np.float32)
-        if not flat.flags.writeable:  # Ray hands out read-only arrays; torch wants to own writable memory
-            flat = flat.copy()
-        with torch.no_grad():
-            nn.utils.vector_to_parameters(torch.from_numpy(flat), self.parameters())
-
-    def get_flat_grad(self) -> np.ndarray:
-        """The gradients after `backward()`, as one float32 vector in the weights' layout (zeros where none)."""
-        grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in self.parameters()]
-        return torch.cat(grads).numpy().astype(np.float32, copy=False)
+        return CustomActorCritic(obs_shape, action, model, is_image)
+    return ActorCritic(obs_shape, action, model, is_image)
 
 
-SharedModel = ActorCritic
-"""The tutorial-era name of `ActorCritic`, kept so that 2018 code importing `a3c.SharedModel` runs."""
+SharedModel = ActorCritic  # the tutorial-era name
 
 
 class ActionDistribution:

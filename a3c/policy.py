@@ -2,8 +2,8 @@
 
 A policy acts on encoded observations [N, ...] with a recurrent state (None for feed-forward
 models), and computes the actor-critic loss's flat gradient on a time-major batch. An MLP runs in
-numpy (`NumpyPolicy`: no torch import, the tutorial's 16-worker start-up and step rate); conv and
-LSTM models run the torch ActorCritic with one thread (`TorchPolicy`), imported only then.
+numpy (`NumpyPolicy`: no torch import, the tutorial's 16-worker start-up and step rate); conv,
+LSTM and custom models run the torch network with one thread (`TorchPolicy`), imported only then.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from a3c.core.distributions import make_distribution
 from a3c.core.numpy_model import LossAndGrad, NumpyActorCritic
 from a3c.spaces import Spaces
 
-# A recurrent state as the worker keeps it: (h, c), each [N, cell] float32; None when feed-forward.
-State = tuple[np.ndarray, np.ndarray] | None
+# A recurrent state as the worker keeps it: arrays [N, ...] float32 ((h, c) for the built-in LSTM; what
+# a custom model's initial_state gives); None when feed-forward.
+State = tuple[np.ndarray, ...] | None
 
 
 @dataclass
@@ -54,8 +55,9 @@ class Policy(Protocol):
 
 
 def needs_torch(spaces: Spaces, model: dict[str, Any]) -> bool:
-    """Conv nets and LSTMs run in torch; an MLP (any action distribution) has the numpy fast path."""
-    return spaces.encoder.is_image or bool(model.get("use_lstm", False))
+    """Conv nets, LSTMs and custom models run in torch; the built-in MLP (any action distribution) has the
+    numpy fast path. The one place that decides it, for workers, the driver's actions and SavedPolicy."""
+    return spaces.encoder.is_image or bool(model.get("use_lstm", False)) or bool(model.get("custom_model"))
 
 
 def make_policy(spaces: Spaces, model: dict[str, Any]) -> Policy:
@@ -68,8 +70,8 @@ def reset_state(state: State, starts: np.ndarray) -> State:
     """Zero the state rows of environments whose episode starts now."""
     if state is None or not starts.any():
         return state
-    keep = (~starts).astype(np.float32)[:, None]
-    return state[0] * keep, state[1] * keep
+    keep = (~starts).astype(np.float32)
+    return tuple(s * keep.reshape(-1, *([1] * (s.ndim - 1))) for s in state)
 
 
 class NumpyPolicy:
@@ -120,19 +122,20 @@ class NumpyPolicy:
 
 
 class TorchPolicy:
-    """The torch ActorCritic (conv and/or LSTM) in a worker: one thread, no autograd when acting."""
+    """The torch network (conv, LSTM or a custom model; `build_network`) in a worker: one thread, no
+    autograd when acting."""
 
     def __init__(self, spaces: Spaces, model: dict[str, Any]):
         import torch
 
-        from a3c.models import ActorCritic
+        from a3c.models import build_network
 
         torch.set_num_threads(1)
         self.torch = torch
-        self.net = ActorCritic(spaces.encoder.shape, spaces.action, model, spaces.encoder.is_image)
+        self.net = build_network(spaces.encoder.shape, spaces.action, model, spaces.encoder.is_image)
         self.spec = spaces.action
         self.dist = make_distribution(spaces.action)
-        self.recurrent = self.net.lstm is not None
+        self.recurrent = self.net.recurrent
         self.num_params = self.net.num_params()
         self.flat = self.net.get_flat_weights()
 
@@ -143,8 +146,7 @@ class TorchPolicy:
     def initial_state(self, batch: int) -> State:
         if not self.recurrent:
             return None
-        size = self.net.lstm.hidden_size
-        return np.zeros((batch, size), np.float32), np.zeros((batch, size), np.float32)
+        return tuple(s.detach().numpy().astype(np.float32) for s in self.net.initial_state(batch))
 
     def _forward(self, obs: np.ndarray, state: State) -> tuple[np.ndarray, np.ndarray, State]:
         torch = self.torch
@@ -153,16 +155,15 @@ class TorchPolicy:
             if not self.recurrent:
                 params, values = self.net(x)
                 return params.numpy(), values.numpy(), None
-            h, c = (torch.from_numpy(s) for s in state)
-            resets = torch.zeros(1, x.shape[0], dtype=torch.bool)
-            params, values, (h, c) = self.net.forward_sequence(x[None], (h, c), resets)
-            return params[0].numpy(), values[0].numpy(), (h.numpy(), c.numpy())
+            params, values, state = self.net.step(x, tuple(torch.from_numpy(s) for s in state))
+            return params.numpy(), values.numpy(), tuple(s.numpy() for s in state)
 
     def act(
         self, obs: np.ndarray, state: State, rng: np.random.Generator | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, State]:
         params, values, state = self._forward(obs, state)
-        extra = None if self.net.log_std is None else self.net.log_std.log_std.detach().numpy()
+        extra = self.net.extra_param()
+        extra = None if extra is None else extra.detach().numpy()
         actions, logp = self.dist.choose(params, extra, rng)
         return actions, logp, values, state
 

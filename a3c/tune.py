@@ -79,6 +79,14 @@ def trainable(algorithm: str) -> type:
         raise ValueError(f"unknown agent '{algorithm}'; choose one of: {', '.join(AGENTS)}")
     tune = import_tune()
     agent_class = AGENTS[algorithm]
+    from ray import cloudpickle
+
+    from a3c.custom_models import registry_snapshot, restore_registry
+
+    # Classes registered by name here travel with the trainable, each pickled on its own and unpickled
+    # in a trial only if its config names it: a class pickled by reference to a module the trial
+    # cannot import must not break trials that do not use it.
+    custom_models = {name: cloudpickle.dumps(cls) for name, cls in registry_snapshot().items()}
 
     class AgentTrainable(tune.Trainable):
         """One agent per trial; config = agent config keys + env (+ num_cpus_for_driver)."""
@@ -90,6 +98,9 @@ def trainable(algorithm: str) -> type:
 
         def setup(self, config: dict[str, Any]) -> None:
             agent_config, trial = split_trial_config(config)
+            name = agent_config.get("model", {}).get("custom_model")
+            if name in custom_models:
+                restore_registry({name: cloudpickle.loads(custom_models[name])})
             self.agent = agent_class(agent_config, trial["env"])  # joins this trial's Ray (ensure_ray)
             self.checkpoint_origin: str | None = None
             self.target = trial["stop_reward"]

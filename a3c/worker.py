@@ -163,8 +163,16 @@ def worker_seed(seed: int | None, worker_index: int) -> int | None:
 class RolloutWorker:
     """Steps `num_envs_per_worker` environments with the weights it was last sent."""
 
-    def __init__(self, env: EnvSpec, config: dict[str, Any], worker_index: int = 0):
+    def __init__(
+        self, env: EnvSpec, config: dict[str, Any], worker_index: int = 0, custom_models: dict[str, Any] | None = None
+    ):
+        """`custom_models`: classes registered by name in the driver (a3c.register_model), for a worker
+        in another process."""
         os.environ.setdefault("OMP_NUM_THREADS", "1")
+        if custom_models:
+            from a3c.custom_models import restore_registry
+
+            restore_registry(custom_models)
         self.config = config
         self.worker_index = worker_index
         seed = worker_seed(config["seed"], worker_index)
@@ -281,7 +289,7 @@ class RolloutWorker:
         return rollout
 
     def _state_row(self, index: int) -> State:
-        return None if self.state is None else (self.state[0][index : index + 1], self.state[1][index : index + 1])
+        return None if self.state is None else tuple(s[index : index + 1] for s in self.state)
 
     def sample(self) -> Rollout:
         """Run `batch_size` steps in every environment with the current weights."""

@@ -69,3 +69,31 @@ class SideEnv(gym.Env):
 
     def step(self, action):
         return self.frame.copy(), float(int(action) == self.side), True, False, {}
+
+
+class ActionsEnv(gym.Env):
+    """Dict observations (a Box and a Discrete) and a MultiBinary or MultiDiscrete action, ten steps an
+    episode, reward 1 for each action entry equal to the observed Discrete (mod its size): for export tests."""
+
+    observation_space = gym.spaces.Dict(
+        {"x": gym.spaces.Box(-1.0, 1.0, (3,), np.float32), "k": gym.spaces.Discrete(3, start=1)}
+    )
+
+    def __init__(self, actions: str = "multi_binary"):
+        self.action_space = gym.spaces.MultiBinary(3) if actions == "multi_binary" else gym.spaces.MultiDiscrete([2, 3])
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.observation_space.seed(int(self.np_random.integers(2**31)))
+        self.obs = self.observation_space.sample()
+        return self.obs, {}
+
+    def step(self, action):
+        reward = float(np.sum(np.asarray(action) == self.obs["k"] % 2))
+        self.obs = self.observation_space.sample()
+        return self.obs, reward, False, False, {}
+
+
+# Ids for what needs one (SavedPolicy and `a3c export` rebuild the env by id): "toy_envs:a3c-tests/Side-v0".
+gym.register("a3c-tests/Side-v0", entry_point=SideEnv, max_episode_steps=1)
+gym.register("a3c-tests/Actions-v0", entry_point=ActionsEnv, max_episode_steps=10)

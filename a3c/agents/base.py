@@ -31,7 +31,7 @@ from a3c.envs import EnvSpec, check_env_id, check_spaces, env_name, is_atari, ma
 from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
 from a3c.filters import MeanStdFilter, ReturnNormalizer, RunningStat, make_filter, saved_filter_stat
-from a3c.models import ActionDistribution, ActorCritic
+from a3c.models import ActionDistribution, PolicyNetwork, build_network
 from a3c.policy import State, make_policy
 from a3c.result import EpisodeTracker, TrainResult
 from a3c.spaces import upgrade_spaces_dict
@@ -114,7 +114,7 @@ class Learner:
 
     def __init__(
         self,
-        model: ActorCritic,
+        model: PolicyNetwork,
         lr: float,
         grad_clip: float | None,
         lr_final: float | None = None,
@@ -175,7 +175,7 @@ class Learner:
     def forward(
         self,
         obs: torch.Tensor,
-        state: tuple[torch.Tensor, torch.Tensor] | None = None,
+        state: tuple[torch.Tensor, ...] | None = None,
         resets: torch.Tensor | None = None,
     ) -> tuple[ActionDistribution, torch.Tensor]:
         """The action distribution and values for a batch [B, ...] (or, with a state, sequences
@@ -213,7 +213,7 @@ class Learner:
         with torch.no_grad():
             self.flat.copy_(torch.from_numpy(np.asarray(flat, dtype=np.float32)))
 
-    def sync_model(self) -> ActorCritic:
+    def sync_model(self) -> PolicyNetwork:
         self.model.set_flat_weights(self.weights())
         return self.model
 
@@ -239,7 +239,7 @@ class Agent:
         if self.config["seed"] is not None:
             torch.manual_seed(self.config["seed"])
         torch.set_num_threads(1)
-        self.model = ActorCritic(
+        self.model = build_network(  # a custom model is checked here, before any actor starts
             self.spaces.encoder.shape, self.spaces.action, self.config["model"], self.spaces.encoder.is_image
         )
         logger.info("%s (%d parameters)", self.model.describe(), self.model.num_params())

@@ -40,7 +40,7 @@ class PPOAgent(Agent):
         for feed-forward models; whole rollouts of one environment (columns of the [T, N] batch,
         replayed from their starting state) for recurrent ones."""
         size = self.config["sgd_minibatch_size"]
-        if self.model.lstm is None:
+        if not self.model.recurrent:
             rows = {name: torch.from_numpy(np.ascontiguousarray(v)) for name, v in batch.rows().items()}
             count = batch.num_steps
             size = min(size, count)

@@ -114,6 +114,16 @@ class NiceRolloutWorker(RolloutWorker):
 RemoteRolloutWorker = ray.remote(NiceRolloutWorker)
 
 
+def _registered_models(config: dict[str, Any]) -> dict[str, Any]:
+    """A custom model registered by name in the driver goes to each worker with its config (Ray pickles
+    the class); one named by import path is imported by the worker itself, on whichever node it runs."""
+    if not config["model"].get("custom_model"):
+        return {}
+    from a3c.custom_models import registered_models
+
+    return registered_models(config["model"])
+
+
 def ray_verbose() -> bool:
     """True when the user asked to see Ray's own output for the agent's local Ray."""
     return os.environ.get(RAY_VERBOSE_ENV_VAR, "").strip().lower() not in ("", "0", "false", "no")
@@ -423,6 +433,7 @@ class RayPool:
         self.config = config
         self.num_workers = num_workers
         self.placement = resolve_placement(config)
+        self.custom_models = _registered_models(config)
         self.node_ids: list[str | None] = [None] * num_workers  # planned, then as each worker reports
         self.actors = [self._make_actor(i) for i in range(num_workers)]
         self.in_flight: dict[ray.ObjectRef, int] = {}
@@ -444,7 +455,9 @@ class RayPool:
             node = least_loaded_node(nodes_with_cpus(), self.node_ids, avoid)
             self.node_ids[index] = node
         options = worker_actor_options(self.config, self.placement, node)
-        return RemoteRolloutWorker.options(**options).remote(self.env, self.config, worker_index=index + 1)
+        return RemoteRolloutWorker.options(**options).remote(
+            self.env, self.config, worker_index=index + 1, custom_models=self.custom_models
+        )
 
     def workers_per_node(self) -> dict[str, int]:
         """Ray node id -> number of live workers there (a worker lost with its node is replaced elsewhere)."""
