@@ -81,6 +81,7 @@ class PolicyNetwork(nn.Module):
         return nn.utils.parameters_to_vector(self.parameters()).detach().numpy().astype(np.float32, copy=True)
 
     def set_flat_weights(self, flat: np.ndarray) -> None:
+        """Load every parameter from one flat vector in `parameters()` order (as the driver sends it)."""
         flat = np.asarray(flat, dtype=np.float32)
         if not flat.flags.writeable:  # Ray hands out read-only arrays; torch wants to own writable memory
             flat = flat.copy()
@@ -88,6 +89,7 @@ class PolicyNetwork(nn.Module):
             nn.utils.vector_to_parameters(torch.from_numpy(flat), self.parameters())
 
     def get_flat_grad(self) -> np.ndarray:
+        """The gradient of every parameter as one flat float32 vector (zeros where none flowed)."""
         grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in self.parameters()]
         return torch.cat(grads).numpy().astype(np.float32, copy=False)
 
@@ -148,10 +150,12 @@ class ActorCritic(PolicyNetwork):
         return self.lstm is not None
 
     def initial_state(self, batch: int) -> State:
+        """Zero LSTM state (h, c) for `batch` sequences: the state at the start of an episode."""
         size = self.lstm.hidden_size
         return torch.zeros(batch, size), torch.zeros(batch, size)
 
     def step(self, obs: torch.Tensor, state: State) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """One LSTM step for a batch [B, ...]: distribution parameters, values and the next (h, c)."""
         h, c = self.lstm(self.trunk(self._inputs(obs)), state)
         return self.policy_head(h), self.value_head(h).squeeze(-1), (h, c)
 
@@ -172,6 +176,8 @@ class ActorCritic(PolicyNetwork):
         return self.policy_head(out), self.value_head(out).squeeze(-1), (h, c)
 
     def describe(self) -> str:
+        """The line the agent prints on construction, as the tutorial did (e.g. `Constructing fcnet [64, 64]
+        tanh, separate value network`)."""
         separate = "" if self.share_layers else ", separate value network"
         if self.is_image:
             text = f"Constructing conv {self.conv_filters} + fcnet {self.conv_fc_hiddens} relu{separate}"
@@ -192,7 +198,8 @@ def build_network(
     return ActorCritic(obs_shape, action, model, is_image)
 
 
-SharedModel = ActorCritic  # the tutorial-era name
+SharedModel = ActorCritic
+"""The tutorial-era name of `ActorCritic`, kept so that 2018 code importing `a3c.SharedModel` runs."""
 
 
 class ActionDistribution:
