@@ -131,7 +131,7 @@ def _text(text: str) -> str:
 
 
 def _differences(texts: dict[str, str], first: str) -> str:
-    """" (PPO: ...)" for each agent whose text says more than a rewording of the first one."""
+    """ " (PPO: ...)" for each agent whose text says more than a rewording of the first one."""
     return "".join(f" ({agent}: {text})" for agent, text in texts.items() if text not in first and first not in text)
 
 
@@ -224,4 +224,3 @@ def on_post_build(config: Any) -> None:
     for path in public_api():
         if path not in _RENDERED:
             log.warning("public name missing from the API reference (no '::: %s' block): %s", path, path)
-
