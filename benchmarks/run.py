@@ -330,7 +330,7 @@ def forward_cost_us(batch: int, repeats: int = 2000) -> dict[str, float]:
         return {
             "numpy_us": timed(lambda: numpy_policy.net.forward(obs)),
             "torch_us": timed(lambda: model(tensor)),
-            "network": model.describe(),
+            "network": model.describe().removeprefix("Constructing "),
         }
 
 

@@ -161,7 +161,9 @@ def main() -> None:
 
     echo = Echo.remote()
     rows = [
-        measure("CartPole-v0", {"fcnet_hiddens": hiddens}, args.repeats, echo, [1, 16]) for hiddens in SIZES.values()
+        # one shared trunk, as the sizes' names count parameters
+        measure("CartPole-v0", {"fcnet_hiddens": hiddens, "vf_share_layers": True}, args.repeats, echo, [1, 16])
+        for hiddens in SIZES.values()
     ]
     for env in DEFAULT_NETWORKS.values():
         if env.startswith("ALE/") and importlib.util.find_spec("ale_py") is None:

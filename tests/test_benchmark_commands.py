@@ -65,8 +65,10 @@ def test_probe_scripts_run(args):
 
 
 def test_spaces_sections(tmp_path):
+    """All but `transfer`, which starts two more local Rays of four Pong LSTM workers each (about 40 s
+    here: more than the suite can spend; run by hand with `spaces.py --sections transfer`)."""
     run_script(
-        BENCH / "spaces.py", "--sections", "startup", "pong", "transfer", "e2e", "--seconds", "0.5",
+        BENCH / "spaces.py", "--sections", "startup", "pong", "e2e", "--seconds", "0.5",
         "--actors", "1", "--workers", "1", "--envs", "FrozenLake-v1", "--pong-configs", "a3c_defaults",
         "--scratch", tmp_path / "e2e",
         "--out", tmp_path / "spaces.json",
@@ -77,11 +79,10 @@ def test_spaces_sections(tmp_path):
 def test_checkpoint_probes_read_a_trained_run(tmp_path):
     """dead_units.py and halfcheetah_probe.py read checkpoints that `a3c train` writes."""
     a3c = Path(sys.executable).parent / "a3c"
-    for env, run in (("CartPole-v1", "cartpole"), ("HalfCheetah-v5", "cheetah")):
-        subprocess.run(
-            [a3c, "train", env, "--iterations", "1", "--workers", "1", "--run-dir", tmp_path / run],
-            check=True, capture_output=True, timeout=180,
-        )  # fmt: skip
+    subprocess.run(
+        [a3c, "train", "HalfCheetah-v5", "--iterations", "1", "--workers", "1", "--run-dir", tmp_path / "cheetah"],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
     relu = {"model": {"fcnet_activation": "relu"}}
     subprocess.run(
         [a3c, "train", "CartPole-v1", "--iterations", "1", "--workers", "1", "--run-dir", tmp_path / "relu",
