@@ -274,11 +274,3 @@ class NumpyActorCritic:
             value_loss=float(0.5 * (errors**2).mean()),
             entropy=float(entropies.mean()),
         )
-
-
-def _block_diagonal(top_left: np.ndarray, bottom_right: np.ndarray) -> np.ndarray:
-    rows, cols = top_left.shape
-    out = np.zeros((rows + bottom_right.shape[0], cols + bottom_right.shape[1]), dtype=top_left.dtype)
-    out[:rows, :cols] = top_left
-    out[rows:, cols:] = bottom_right
-    return out
