@@ -66,7 +66,7 @@ def main() -> None:
     names = {cluster.head_node.node_id: "head", **{node.node_id: f"node{i + 1}" for i, node in enumerate(nodes)}}
     print(f"cluster at {cluster.address}: head + {args.nodes} nodes, {args.cpus_per_node} CPU each, on 127.0.0.1")
 
-    # One environment per worker, as README's figures were measured (the default until 2026-11-26).
+    # One environment per worker, as BENCHMARKS.md's loopback figures were measured (the default until 2026-11-26).
     config = {"num_workers": args.workers, "num_envs_per_worker": 1, "ray_address": cluster.address, "seed": 0}
     agent = A3CAgent(config, "CartPole-v0")
     lost_at = None
