@@ -149,6 +149,24 @@ def test_every_command_is_run_parsed_or_listed_and_no_entry_is_stale():
     assert len(blocks) == len(PYTHON), "a PYTHON entry matches no README python block"
 
 
+def anchors(path: Path) -> set[str]:
+    """The ids MkDocs (Python-Markdown's toc) gives the headings of a Markdown file."""
+    headings = re.findall(
+        r"^#+ (.+)$", re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.M | re.S), re.M
+    )
+    return {re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", heading).strip().lower()) for heading in headings}
+
+
+def test_every_link_of_the_readme_resolves():
+    """Files and anchors (tests/test_docs.py's strict build checks them too, when the docs extra is installed)."""
+    for target, anchor in re.findall(r"\]\(([^)#\s]+)(?:#([^)\s]+))?\)", README_TEXT):
+        if re.match(r"^[a-z]+:", target):
+            continue
+        assert (ROOT / target).is_file(), f"README links to {target}, which does not exist"
+        if anchor:
+            assert anchor in anchors(ROOT / target), f"README links to {target}#{anchor}: no such heading"
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """The README's first training command, shortened: the run every other command plays, plots, exports."""
