@@ -55,16 +55,19 @@ $(DOCS_STAMP): $(STAMP)
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
-# benchmarks/run.py against Stable-Baselines3 (installs the bench extras): BENCHMARKS.md
+# The benchmark harness (python -m benchmarks, BENCHMARKS.md): the throughput sections, then time to solve
+# CartPole-v0 and MountainCar-v0 against Stable-Baselines3 (installs the bench extras).
 bench: $(BENCH_STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) -m benchmarks speed
+	$(PY) -m benchmarks suite solve
 
 bench-quick: $(BENCH_STAMP)
-	$(PY) benchmarks/run.py --quick
+	$(PY) -m benchmarks speed --quick
+	$(PY) -m benchmarks suite solve --seeds 1 --cap-scale 0.25 --entrants a3c_tuned a3c_tuned_mountaincar sb3_ppo_zoo \
+		--out benchmarks/results/quick/suite_solve.json
 
-# benchmarks/suite.py (issue 13): defaults against Stable-Baselines3 on five environments (Pong:
-# `make suite-pong`); needs the environment extras too (rows whose extra is missing are skipped with
-# one line).
+# Issue 13's suite: defaults against Stable-Baselines3 on five environments (Pong: `make suite-pong`);
+# needs the environment extras too (rows whose extra is missing are skipped with one line).
 SUITE_STAMP := $(VENV)/.suite-installed
 
 $(SUITE_STAMP): $(STAMP)
@@ -72,10 +75,11 @@ $(SUITE_STAMP): $(STAMP)
 	touch $(SUITE_STAMP)
 
 suite: $(SUITE_STAMP)
-	$(PY) benchmarks/suite.py
+	$(PY) -m benchmarks suite defaults
 
 suite-quick: $(SUITE_STAMP)
-	$(PY) benchmarks/suite.py --quick
+	$(PY) -m benchmarks suite defaults --rows CartPole-v1 Pendulum-v1 --seeds 1 --cap-scale 0.6 \
+		--out benchmarks/results/quick/suite_defaults.json
 
 suite-pong: $(SUITE_STAMP)
-	$(PY) benchmarks/suite.py --pong
+	$(PY) -m benchmarks suite pong

@@ -13,7 +13,7 @@ from typing import Any
 
 # Ray passes objects up to this size inside the task call instead of through its shared-memory
 # store. A3C ships one weight vector and one gradient (~270 KB for [256, 256]) per update; inline,
-# that roughly doubled the updates per second on 2 cores (`benchmarks/run.py --sections
+# that roughly doubled the updates per second on 2 cores (`python -m benchmarks speed --sections
 # throughput`). Set here, at import, so that it also applies when the user calls ray.init()
 # themselves after importing a3c, as the tutorial does; an explicit setting in the environment wins.
 _USER_SET_INLINE_SIZE = "RAY_max_direct_call_object_size" in os.environ

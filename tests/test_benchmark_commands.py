@@ -1,94 +1,119 @@
-"""Every benchmark script runs against today's code: each command, every section, at its smallest size.
+"""Every benchmark command runs against today's code: each as a user runs it (its own process, its own
+local Ray), at sizes that take seconds; and every command BENCHMARKS.md and the docs give parses against
+today's CLI and suite data (its suite, rows and entrants exist; its tool exists).
 
 `make bench-quick` once crashed on a changed model signature and nothing noticed: a benchmark is only
-run by hand, for minutes. Here each script runs as a user runs it (its own process, its own local Ray),
-with sizes that take seconds. The figures are not checked: a wall-clock figure on a shared machine is no
-test (BENCHMARKS.md holds the measured ones); that each script finishes and writes its table is.
+run by hand, for minutes. The figures are not checked: a wall-clock figure on a shared machine is no
+test (BENCHMARKS.md holds the measured ones); that each command finishes and writes its table is.
+The suites all run through one runner (benchmarks/suites.py), so one short suite run covers them; each
+suite's data is checked in tests/test_benchmark.py (every entrant's config resolves against its agent).
 """
 
+import importlib.util
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks import __main__ as cli
+
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "benchmarks"
+DOCUMENTED = [ROOT / "BENCHMARKS.md", ROOT / "SCALING.md", ROOT / "docs" / "benchmarks.md"]
 
 
-def run_script(*args: str, timeout: float = 240.0, cwd: Path = ROOT) -> str:
+def run_module(*args: str, timeout: float = 240.0) -> str:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     done = subprocess.run(
-        [sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
     )
     assert done.returncode == 0, f"{args} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout
 
 
-def test_run_py_every_section_in_smoke_size(tmp_path):
-    out = run_script(BENCH / "run.py", "--smoke", "--out", tmp_path)
-    report = json.loads((tmp_path / "latest.json").read_text())
-    for section in ("limit", "floor", "throughput", "tutorial", "pong", "cartpole", "mountaincar"):
+def documented_commands() -> list[list[str]]:
+    """Every `python -m benchmarks...` command in backticks or a bash block of the benchmark docs."""
+    commands = []
+    for path in DOCUMENTED:
+        blocks = re.findall(r"```\w*\n(.*?)```", path.read_text(), re.S)
+        prose = re.sub(r"```\w*\n.*?```", "", path.read_text(), flags=re.S)
+        spans = [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", prose)]
+        spans += [line for block in blocks for line in block.splitlines()]
+        for span in spans:
+            command = re.match(r"\s*(?:\.venv/bin/)?python -m (benchmarks\S*)(.*)", span)
+            if command and command[2].strip():  # not the bare name in running text
+                commands.append([command[1], *shlex.split(command[2].split(" #")[0])])
+    return commands
+
+
+def test_every_documented_command_parses():
+    """ENV in a command stands for each of the suite's rows; [brackets] mark an optional part."""
+    commands = documented_commands()
+    assert len(commands) > 40, commands
+    for words in commands:
+        module, args = words[0], [word.strip("[]") for word in words[1:]]
+        if module == "benchmarks" and args[0] == "suite" and "ENV" in args:
+            for row in cli.load_suite(args[1]).rows:
+                cli.parse_args([row.env_id if word == "ENV" else word for word in args])
+        elif module == "benchmarks":
+            if args[0] != "report":  # a report names a file of a past run
+                cli.parse_args(args)
+        else:
+            assert importlib.util.find_spec(module) is not None, f"no module {module}: {words}"
+
+
+def test_speed_every_section_in_smoke_size(tmp_path):
+    out = run_module("benchmarks", "speed", "--smoke", "--out", tmp_path / "speed.json")
+    report = json.loads((tmp_path / "speed.json").read_text())
+    for section in ("limit", "floor", "throughput", "tutorial", "pong"):
         assert section in report, f"section {section} wrote nothing:\n{out[-2000:]}"
     assert report["tutorial_to_floor_ratio"] > 0 and report["pong_fraction_of_two_cores"] > 0
-    assert "Ray's floor for the tutorial" in (tmp_path / "latest.md").read_text()
+    assert "Ray's floor for the tutorial" in (tmp_path / "speed.md").read_text()
 
 
-def test_suite_runs_a_row(tmp_path):
-    """A row with one of ours and one Stable-Baselines3 entrant. The --pong mode is the same runner on
-    another row (its entrants are checked in tests/test_benchmark.py); its run, 20 s of torch workers'
-    start-up, is left to `suite.py --pong` by hand, for the suite's time."""
-    run_script(
-        BENCH / "suite.py", "--rows", "CartPole-v1", "--entrants", "a3c", "sb3_ppo", "--seeds", "1",
-        "--cap-scale", "0.03", "--out", tmp_path / "suite.json",
+def test_a_suite_row_with_ours_and_sb3_writes_run_directories_the_tools_read(tmp_path):
+    """One of ours (through a3c.run.Run) and one SB3 entrant on a row; both leave the run directory layout
+    `a3c train` writes, and dead_units reads our run's checkpoint (a ReLU net, through --override)."""
+    run_module(
+        "benchmarks", "suite", "defaults", "--rows", "CartPole-v1", "--entrants", "a3c", "sb3_ppo_zoo",
+        "--seeds", "1", "--cap-scale", "0.2", "--override", '{"model": {"fcnet_activation": "relu"}}',
+        "--out", tmp_path / "suite.json", "--runs-dir", tmp_path / "runs",
     )  # fmt: skip
-    assert json.loads((tmp_path / "suite.json").read_text())
-    assert (tmp_path / "suite.md").is_file()
+    data = json.loads((tmp_path / "suite.json").read_text())
+    runs = data["rows"][0]["entrants"]
+    assert [r["error"] for name in ("a3c", "sb3_ppo_zoo") for r in runs[name]["runs"]] == [None, None]
+    assert runs["sb3_ppo_zoo"]["runs"][0]["env_steps"] > 0 and (tmp_path / "suite.md").is_file()
+    ours, sb3 = tmp_path / "runs" / "CartPole-v1" / "a3c_seed0", tmp_path / "runs" / "CartPole-v1" / "sb3_ppo_zoo_seed0"
+    for run_dir in (ours, sb3):
+        assert {"config.json", "progress.csv", "result.json"} <= {p.name for p in run_dir.iterdir()}
+    assert "dead, ReLU 1" in run_module("benchmarks.tools.dead_units", ours, "--steps", "40")
 
 
 @pytest.mark.parametrize(
     "args",
     [
-        ["tutorial_seeds.py", "--seeds", "1", "--iterations", "1", "--override", '{"num_workers": 2}'],
-        ["scaling.py", "--repeats", "2"],
-        ["scaling.py", "--parts", "--repeats", "2"],
-        ["memory_soak.py", "--minutes", "0.05", "--workers", "2", "--baseline-s", "1"],
-        ["mountaincar_variants.py", "--variants", "shipped", "--seeds", "0", "--cap-s", "1"],
-        ["defaults_ablation.py", "--env", "CartPole-v1", "--seed-list", "0", "--cap", "1", "--variants", "defaults"],
-        ["allocator.py", "--seconds", "0.1", "--rounds", "1"],
+        ["scaling", "--repeats", "2"],
+        ["scaling", "--parts", "--repeats", "2"],
+        ["memory_soak", "--minutes", "0.05", "--workers", "2", "--baseline-s", "1"],
+        ["allocator", "--seconds", "0.1", "--rounds", "1"],
     ],
     ids=lambda args: args[0],
 )
-def test_probe_scripts_run(args):
-    assert run_script(BENCH / args[0], *args[1:]).strip()
+def test_tools_run(args):
+    assert run_module(f"benchmarks.tools.{args[0]}", *args[1:]).strip()
 
 
 def test_spaces_sections(tmp_path):
     """All but `transfer`, which starts two more local Rays of four Pong LSTM workers each (about 40 s
-    here: more than the suite can spend; run by hand with `spaces.py --sections transfer`), and `pong`,
-    whose measuring function is run.py's `a3c_throughput` on Pong, run by the smoke test above."""
-    run_script(
-        BENCH / "spaces.py", "--sections", "startup", "e2e", "--seconds", "0.5",
+    here: more than the suite can spend; run by hand with `--sections transfer`), and `pong`, whose
+    measuring function is benchmarks.measure's `a3c_throughput` on Pong, run by the speed smoke test."""
+    run_module(
+        "benchmarks.tools.spaces", "--sections", "startup", "e2e", "--seconds", "0.5",
         "--actors", "1", "--workers", "1", "--envs", "FrozenLake-v1", "--scratch", tmp_path / "e2e",
         "--out", tmp_path / "spaces.json",
     )  # fmt: skip
     assert json.loads((tmp_path / "spaces.json").read_text())
-
-
-def test_checkpoint_probes_read_a_trained_run(tmp_path):
-    """dead_units.py and halfcheetah_probe.py read checkpoints that `a3c train` writes."""
-    a3c = Path(sys.executable).parent / "a3c"
-    subprocess.run(
-        [a3c, "train", "HalfCheetah-v5", "--iterations", "1", "--workers", "1", "--run-dir", tmp_path / "cheetah"],
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
-    relu = {"model": {"fcnet_activation": "relu"}}
-    subprocess.run(
-        [a3c, "train", "CartPole-v1", "--iterations", "1", "--workers", "1", "--run-dir", tmp_path / "relu",
-         "--set", f"model={json.dumps(relu['model'])}"],
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
-    assert "dead" in run_script(BENCH / "dead_units.py", tmp_path / "relu", "--init", "--steps", "40")
-    assert "greedy return" in run_script(BENCH / "halfcheetah_probe.py", tmp_path / "cheetah")

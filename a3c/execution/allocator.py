@@ -5,7 +5,7 @@ blocks that size with mmap and returns them on free (its mmap threshold starts a
 its heap trimming is eager), so every allocation pays page faults on fresh zeroed pages. With a
 fixed 32 MiB mmap threshold and lazy trimming the blocks are reused from the heap: one worker's
 gradients/s with examples/tuned/cartpole*.yaml (256-256 trunk, 256-1,024 samples) rose by
-1.17-1.38x in process (`python benchmarks/allocator.py`; small gradients see no difference).
+1.17-1.38x in process (`python -m benchmarks.tools.allocator`; small gradients see no difference).
 Memory held: the process's high-water mark, not more.
 """
 

@@ -1,8 +1,8 @@
 """What the model catalog costs: worker start-up and memory with and without torch, Atari
 throughput against the raw emulator, and how a large model's weights should travel.
 
-    .venv/bin/python benchmarks/spaces.py                 # all sections (about 5 minutes; needs `make extras`)
-    .venv/bin/python benchmarks/spaces.py --sections pong
+    python -m benchmarks.tools.spaces                 # all sections (about 5 minutes; needs `make extras`)
+    python -m benchmarks.tools.spaces --sections pong
 
 Sections, each printed as a markdown table:
   startup    Ray actors of RolloutWorker: time from creation until all answer, and resident memory
@@ -40,10 +40,9 @@ E2E_ENVS = [
     "FrozenLake-v1",
     "custom_env:a3c-examples/Rooms-v0",
 ]
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+ROOT = Path(__file__).resolve().parents[2]
 
-from run import a3c_throughput, env_step_rate  # noqa: E402
+from benchmarks.measure import a3c_throughput, env_step_rate  # noqa: E402
 
 LSTM = {"fcnet_hiddens": [64], "use_lstm": True, "lstm_cell_size": 64}
 ONE_ENV = {"num_envs_per_worker": 1}  # as README's tables were measured (the default was 1 until 2026-11-26)
@@ -100,9 +99,8 @@ def pong(seconds: float, names: tuple[str, ...] = tuple(PONG_CONFIGS)) -> dict:
 
 
 TRANSFER_CHILD = """
-import json, sys, time
-sys.path.insert(0, {benchmarks!r})
-from run import a3c_throughput
+import json
+from benchmarks.measure import a3c_throughput
 config = {{"num_workers": 4, "num_envs_per_worker": 1, "grads_per_step": 10}}
 config["model"] = {{"use_lstm": True, "lstm_cell_size": 256}}
 print(json.dumps(a3c_throughput(config, {seconds}, env="ALE/Pong-v5")))
@@ -112,9 +110,11 @@ print(json.dumps(a3c_throughput(config, {seconds}, env="ALE/Pong-v5")))
 def transfer(seconds: float) -> dict:
     results = {}
     for label, size in (("object store (4 MiB inline limit)", 4 * 2**20), ("inline (16 MiB limit)", 16 * 2**20)):
-        code = TRANSFER_CHILD.format(benchmarks=str(ROOT / "benchmarks"), seconds=seconds)
+        code = TRANSFER_CHILD.format(seconds=seconds)
         env = {**os.environ, "RAY_max_direct_call_object_size": str(size)}
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900, cwd=ROOT
+        )
         if out.returncode != 0:
             raise RuntimeError(out.stderr[-2000:])
         measured = json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,6 +1,6 @@
 """How many gradients one A3C driver can take, by model size: the figures behind SCALING.md.
 
-    .venv/bin/python benchmarks/scaling.py [--repeats 200]
+    python -m benchmarks.tools.scaling [--repeats 200]
 
 For CartPole-v0 models of about 10k, 70k, 700k and 1.7M parameters, and for the two networks the
 defaults build (the tutorial's on CartPole-v0; the conv net on ALE/Pong-v5, with the atari extra),

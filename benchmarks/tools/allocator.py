@@ -1,6 +1,6 @@
 """One worker's gradients per second in process, with and without a3c.execution.allocator.
 
-    python benchmarks/allocator.py [--seconds 1.5] [--rounds 2]
+    python -m benchmarks.tools.allocator [--seconds 1.5] [--rounds 2]
 
 Each cell runs in a fresh process (malloc settings are per process and cannot be undone): a
 RolloutWorker builds each named config's env and network, warms up, and computes gradients for
@@ -14,6 +14,9 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CONFIGS = {
     "defaults (1 env, batch 16)": ("CartPole-v0", None),
@@ -25,11 +28,10 @@ CONFIGS = {
 
 def measure(env_id: str, named: str | None, keep_memory: bool, seconds: float) -> float:
     """In this process: the best of 3 gradient rates of one worker."""
-    from run import tuned_config
-
     from a3c.config import A3C_SCHEMA, resolve_config
     from a3c.execution.allocator import keep_freed_memory
     from a3c.worker import RolloutWorker
+    from benchmarks.entrants import tuned_config
 
     if keep_memory and not keep_freed_memory():
         sys.exit("no glibc malloc here: nothing to compare")
@@ -66,8 +68,10 @@ def main() -> None:
         for _ in range(args.rounds):
             for switch in ("off", "on"):
                 cell = [env_id, named or "-", switch]
-                command = [sys.executable, __file__, "--seconds", str(args.seconds), "--cell", *cell]
-                out = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+                command = [sys.executable, "-m", "benchmarks.tools.allocator", "--seconds", str(args.seconds)]
+                out = subprocess.run(
+                    [*command, "--cell", *cell], capture_output=True, text=True, env=env, check=True, cwd=ROOT
+                )
                 rates[switch].append(float(out.stdout.strip().splitlines()[-1]))
         off, on = max(rates["off"]), max(rates["on"])
         print(f"| {label} | {off:,.0f} | {on:,.0f} | {on / off:.2f} |", flush=True)

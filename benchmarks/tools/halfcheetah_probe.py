@@ -7,9 +7,9 @@ back (the torso's pitch, observation 1, more than pi/2 from level), and shows wh
 means have gone past the Box's bounds, where every sample is clipped to the same action and the
 policy gradient of that dimension is noise (BENCHMARKS.md, "HalfCheetah-v5's plateau: on its back").
 
-    .venv/bin/python benchmarks/halfcheetah_probe.py --seeds 3   # A3C's defaults, probed at 300k, 600k, 1M
-    .venv/bin/python benchmarks/halfcheetah_probe.py --seeds 3 --override '{"entropy_coeff": 0.0}'
-    .venv/bin/python benchmarks/halfcheetah_probe.py RUN_DIR/checkpoints/checkpoint_000050.safetensors
+    python -m benchmarks.tools.halfcheetah_probe --seeds 3   # A3C's defaults, probed at 300k, 600k, 1M
+    python -m benchmarks.tools.halfcheetah_probe --seeds 3 --override '{"entropy_coeff": 0.0}'
+    python -m benchmarks.tools.halfcheetah_probe RUN_DIR/checkpoints/checkpoint_000050.safetensors
 
 Training runs through real Ray with the library's defaults (plus --override), saves a checkpoint at
 each mark in a temporary directory and probes it as `a3c evaluate` loads it (`SavedPolicy`: the
@@ -20,16 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 ENV_ID = "HalfCheetah-v5"
 PITCH = 1  # HalfCheetah's observation: qpos[1:] first, so index 1 is the torso's angle about the y axis
@@ -106,7 +101,7 @@ def main() -> None:
             lines.append(row(path, saved.timesteps_total, None, probe(saved)))
             print(lines[-1], flush=True)
     if args.seeds:
-        from run import start_ray
+        from benchmarks.entrants import start_ray
 
         start_ray()
         with tempfile.TemporaryDirectory() as scratch:

@@ -5,7 +5,7 @@ A unit that is zero for every observation passes no gradient on them; a network
 whose logits are the same for every observation acts the same everywhere. This is how issue 13
 found that Adam at the MLP rates killed the conv net on ALE/Pong-v5 (BENCHMARKS.md, Pong).
 
-    .venv/bin/python benchmarks/dead_units.py RUN_DIR/checkpoints/checkpoint_000100.safetensors ... --init
+    python -m benchmarks.tools.dead_units RUN_DIR/checkpoints/checkpoint_000100.safetensors ... --init
 
 The observations come from the checkpoint's own environment, as `a3c evaluate` builds it
 (`SavedPolicy`: its env_config, Atari preprocessing and saved observation filter), under random
@@ -24,12 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from a3c.checkpoint import CheckpointError  # noqa: E402
-from a3c.evaluation import SavedPolicy  # noqa: E402
-from a3c.models import ActorCritic  # noqa: E402
+from a3c.checkpoint import CheckpointError
+from a3c.evaluation import SavedPolicy
+from a3c.models import ActorCritic
 
 
 def observation_batch(saved: SavedPolicy, steps: int, seed: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Does a long run grow in memory? A3C on CartPole-v0 with 16 workers, RSS sampled as it trains.
 
-    .venv/bin/python benchmarks/memory_soak.py [--minutes 30] [--workers 16]
+    python -m benchmarks.tools.memory_soak [--minutes 30] [--workers 16]
 
 Prints, for the driver and each worker process, the resident memory one minute in (after start-up
 and the first allocations) and at the end, and whether the end is within 10% of the one-minute
