@@ -64,7 +64,7 @@ FAILURES = (WorkerFailureError, TrainingError)
 
 
 def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
-    if debug:  # also show everything Ray prints for the agent's own local Ray (a3c.execution.ray_pool)
+    if debug:  # also show everything Ray prints for the agent's own local Ray (a3c.execution.ray_runtime)
         os.environ[RAY_VERBOSE_ENV_VAR] = "1"
     try:
         action()
@@ -288,7 +288,7 @@ def train(
 
         check_env_id(env)
         if resolved["ray_address"] is not None:  # a cluster nobody answers at fails before the run directory
-            from a3c.execution.ray_pool import check_ray_address
+            from a3c.execution.ray_runtime import check_ray_address
 
             check_ray_address(resolved["ray_address"])
         safe_env = env.replace("/", "-").replace(":", "-")  # ALE/Pong-v5, module:Env-v0: one folder
@@ -739,7 +739,7 @@ def tune_command(
         resolve_config(agent_settings, cls.schema)  # every shared key, before any trial starts
         check_search_keys(agent, agent_settings, space)
         check_env_id(env)
-        from a3c.execution.ray_pool import check_ray_address, ensure_ray
+        from a3c.execution.ray_runtime import check_ray_address, ensure_ray
 
         check_ray_address(address)
         directory = out or Path("runs") / f"tune_{agent}_{env}_{datetime.now():%Y%m%d-%H%M%S}"

@@ -20,7 +20,7 @@ from a3c import DEFAULT_CONFIG, A3CAgent
 ITERATIONS = 100
 
 # The notebook called ray.init() here. Left out, the first agent starts a local Ray itself, bound to
-# loopback only, with Ray's token authentication and no dashboard (a3c.execution.ray_pool.ensure_ray).
+# loopback only, with Ray's token authentication and no dashboard (a3c.execution.ray_runtime.ensure_ray).
 
 config = DEFAULT_CONFIG.copy()
 config["num_workers"] = 16

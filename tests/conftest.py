@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 def ray_session():
     import ray
 
-    from a3c.execution.ray_pool import ensure_ray
+    from a3c.execution.ray_runtime import ensure_ray
 
     ensure_ray(None)
     yield ray

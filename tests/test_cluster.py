@@ -16,21 +16,15 @@ import ray
 from ray.cluster_utils import Cluster
 
 from a3c import A3CAgent
-from a3c.execution.ray_pool import ensure_ray, least_loaded_node
+from a3c.execution.ray_pool import least_loaded_node
+from a3c.execution.ray_private import reload_auth_settings
+from a3c.execution.ray_runtime import ensure_ray
 
 AUTH_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 # Ray's node health check, tightened so a SIGKILLed node is declared dead in seconds (defaults: every
 # 3 s, 10 s timeout, 5 misses), loose enough that a busy 2-core machine does not miss 5 checks in a row.
 HEALTH_CHECK = {"health_check_period_ms": 1000, "health_check_timeout_ms": 2000, "health_check_failure_threshold": 5}
 LOSS_DEADLINE_S = 180.0  # generous bound on noticing a lost node's workers and replacing them
-
-
-def _reload_auth_settings() -> None:
-    """Make this process's Ray see the auth variables as they are now (Ray caches both)."""
-    from ray._raylet import AuthenticationTokenLoader, Config
-
-    Config.initialize("")
-    AuthenticationTokenLoader.instance().reset_cache()
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +36,7 @@ def cluster():
     os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
     os.environ["RAY_AUTH_MODE"] = "token"
     os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(16)
-    _reload_auth_settings()
+    reload_auth_settings()
     loopback = Cluster(
         initialize_head=True,
         head_node_args={
@@ -65,7 +59,7 @@ def cluster():
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        _reload_auth_settings()
+        reload_auth_settings()
         if restart_local_ray:
             ensure_ray(None)
 
@@ -150,7 +144,7 @@ def _cli_train(address: str, cwd, **env: str) -> subprocess.CompletedProcess:
 
 def test_an_address_that_is_not_host_port_is_a_config_error_naming_the_key():
     from a3c.config import ConfigError
-    from a3c.execution.ray_pool import check_ray_address
+    from a3c.execution.ray_runtime import check_ray_address
 
     with pytest.raises(ConfigError, match=r"ray_address must be 'auto' or host:port .* got 'head-node'"):
         check_ray_address("head-node")

@@ -28,9 +28,9 @@ TUTORIAL = textwrap.dedent("""
         print(f"iteration {i + 1}: {result.episode_reward_mean:.1f} {result_.episode_reward_mean:.1f}", flush=True)
     agent.stop()
     agent_.stop()
-    import ray
+    from a3c.execution.ray_private import session_logs_dir
 
-    print("logs:", ray._private.worker.global_worker.node.get_logs_dir_path(), flush=True)
+    print("logs:", session_logs_dir(), flush=True)
 """)
 
 NOISE = ["WARNING", "RAY_AUTH_MODE", "(raylet)", "RAW:", "mutex.cc", "pid=", "\x1b["]
@@ -75,6 +75,6 @@ def test_the_tutorial_through_a_pipe_shows_its_own_lines_only(caplog):
 
 def test_a3c_ray_verbose_shows_what_ray_prints():
     """The quiet run above shows no token-auth advice; with A3C_RAY_VERBOSE=1 Ray's output is back."""
-    code = "from a3c.execution.ray_pool import ensure_ray\nensure_ray()"
+    code = "from a3c.execution.ray_runtime import ensure_ray\nensure_ray()"
     lines = run_python(code, A3C_RAY_VERBOSE="1")
     assert [line for line in lines if "Token authentication is enabled" in line], lines

@@ -8,6 +8,8 @@ import psutil
 import pytest
 import ray
 
+from a3c.execution import ray_private
+
 
 def _ray_processes() -> list[psutil.Process]:
     """This test process (the driver's core worker listens too) and everything Ray spawned under it."""
@@ -61,27 +63,20 @@ def test_every_ray_server_listens_on_loopback_only(running_workers):
 
 
 def test_the_node_address_is_loopback_and_joining_a_cluster_later_is_unaffected(ray_session):
-    from ray._private import ray_constants
-
     assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
-    assert ray_constants.ENABLE_RAY_CLUSTER  # the switch was flipped only while the node started
+    assert ray_private.multi_node_switch() is True  # the switch was flipped only while the node started
     assert "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER" not in os.environ
 
 
 def test_the_gcs_refuses_calls_without_the_token(ray_session):
-    from ray._raylet import AuthenticationTokenLoader
-    from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
-
-    with grpc.insecure_channel(ray.get_runtime_context().gcs_address) as channel:
-        nodes = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
-        request = gcs_service_pb2.GetAllNodeInfoRequest()
-        for metadata in (None, [("authorization", "Bearer not-the-token")]):
-            with pytest.raises(grpc.RpcError) as refused:
-                nodes.GetAllNodeInfo(request, metadata=metadata, timeout=10)
-            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
-        # The same call with the cluster's token succeeds: the refusal above is the token check.
-        token = list(AuthenticationTokenLoader.instance().get_token_for_http_header().items())
-        assert len(nodes.GetAllNodeInfo(request, metadata=token, timeout=10).node_info_list) == 1
+    gcs = ray.get_runtime_context().gcs_address
+    for metadata in ([], [("authorization", "Bearer not-the-token")]):
+        with pytest.raises(grpc.RpcError) as refused:
+            ray_private.gcs_cluster_id(gcs, metadata, timeout_s=10)
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # The same call with the cluster's token succeeds: the refusal above is the token check.
+    token = ray_private.auth_token_metadata()
+    assert token and ray_private.gcs_cluster_id(gcs, token, timeout_s=10)
 
 
 def test_no_dashboard_is_served(ray_session):

@@ -302,7 +302,8 @@ class Agent:
             return LocalPool([RolloutWorker(self.env, self.config, worker_index=0)])
         if self.config["execution"] == "local":
             return LocalPool([RolloutWorker(self.env, self.config, worker_index=i + 1) for i in range(num_workers)])
-        from a3c.execution.ray_pool import RayPool, ensure_ray
+        from a3c.execution.ray_pool import RayPool
+        from a3c.execution.ray_runtime import ensure_ray
 
         ensure_ray(self.config["ray_address"])
         return RayPool(self.env, self.config, num_workers)

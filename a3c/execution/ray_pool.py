@@ -1,18 +1,15 @@
-"""Ray core lives here (a3c.tune holds Ray Tune): RolloutWorker made a Ray actor, the pool over them, and
-starting or joining Ray."""
+"""The worker pool on Ray: RolloutWorker made a Ray actor, where each actor runs, and the pool that
+waits on whichever finishes first and replaces a worker that failed. Starting or joining Ray is
+a3c.execution.ray_runtime's; Ray Tune is a3c.tune's."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
-import socket
 import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -20,10 +17,12 @@ import ray
 from threadpoolctl import threadpool_limits
 
 from a3c.envs import EnvSpec, env_name
-from a3c.errors import ClusterConnectionError, WorkerFailureError
-from a3c.execution import RAY_VERBOSE_ENV_VAR
+from a3c.errors import WorkerFailureError
 from a3c.execution.allocator import keep_freed_memory
 from a3c.execution.pool import WorkerLost
+from a3c.execution.ray_private import soft_node_affinity
+from a3c.execution.ray_runtime import ensure_ray as ensure_ray  # re-exported: benchmarks/ import it from here
+from a3c.execution.ray_runtime import nodes_with_cpus
 from a3c.worker import RolloutWorker
 
 logger = logging.getLogger("a3c")
@@ -33,26 +32,11 @@ logger = logging.getLogger("a3c")
 # every task) would get 1/(workers + 1) of the CPU and starve them all.
 WORKER_NICENESS = 5
 
-# Ray's switch for multi-node clusters; off, a local node's address is 127.0.0.1 (see _loopback_only_node).
-LOCAL_ONLY_ENV_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
-
 # How long a new worker may take to start (process, imports, environment) before it counts as failed.
 STARTUP_TIMEOUT_S = 120.0
 
-# How long joining a cluster may wait for its GCS to answer (TCP connect, then one authenticated call).
-CONNECT_CHECK_TIMEOUT_S = 5.0
-
 # How long stop() waits for Ray to report killed actors dead (a bound; it is usually milliseconds).
 KILL_TIMEOUT_S = 60.0
-
-# What the raylet reports to the driver that the quiet local Ray leaves out: the notice that workers
-# outnumber the cores 4 to 1, which is this design (16 workers on 2 cores: "(raylet) WARNING: 24
-# PYTHON worker processes have been started ..."), and a worker's death, which RayPool reports itself
-# with the worker and its environment named.
-HIDDEN_RAYLET_MESSAGES = (
-    "worker processes have been started on node",
-    "A worker died or was killed while executing a task",
-)
 
 
 class NiceRolloutWorker(RolloutWorker):
@@ -124,74 +108,6 @@ def _registered_models(config: dict[str, Any]) -> dict[str, Any]:
     return registered_models(config["model"])
 
 
-def ray_verbose() -> bool:
-    """True when the user asked to see Ray's own output for the agent's local Ray."""
-    return os.environ.get(RAY_VERBOSE_ENV_VAR, "").strip().lower() not in ("", "0", "false", "no")
-
-
-def ensure_ray(address: str | None = None) -> bool:
-    """Start (or join) Ray unless the user already did; return True when we started it.
-
-    `address` None (or "local") starts a private local Ray for this process, unless RAY_ADDRESS
-    names a cluster: it runs no dashboard, keeps Ray's token authentication (on by default for
-    local clusters since 2.59) and listens on loopback only. It is quiet: Ray's informational
-    output is not shown (workers' stdout/stderr; Ray's warnings, such as its advice to turn token
-    authentication off; the raylet's worker-count notices); Ray's errors are, and RayPool reports
-    every worker or environment failure itself. A3C_RAY_VERBOSE=1 shows it all.
-    Any other address joins that cluster with Ray's usual output.
-    """
-    if ray.is_initialized():
-        return False
-    os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-    if address in (None, "local") and not os.environ.get("RAY_ADDRESS"):
-        kwargs: dict[str, Any] = {"include_dashboard": False}
-        quiet = not ray_verbose()
-        if quiet:
-            kwargs.update(log_to_driver=False, logging_level=logging.ERROR)
-            _hide_raylet_notices()
-        with _loopback_only_node():
-            ray.init(address="local", **kwargs)
-        if quiet:
-            global _quiet_session
-            _quiet_session = _session_name()
-    else:
-        _join_cluster(address, {"include_dashboard": False, "log_to_driver": True, "logging_level": logging.WARNING})
-    return True
-
-
-_quiet_session: str | None = None  # the session of the quiet local Ray this process started
-
-
-def _session_name() -> str | None:
-    node = getattr(ray._private.worker.global_worker, "node", None)
-    return getattr(node, "session_name", None)
-
-
-def _hide_raylet_notices() -> None:
-    """Leave HIDDEN_RAYLET_MESSAGES out of what Ray prints, for our quiet local Ray only.
-
-    The raylet publishes them as job errors; the driver prints every job error through
-    `ray._private.worker.print_to_stdstream`, whatever log_to_driver says, and Ray has no option
-    to leave some out. Every other raylet message (out of memory, for one) still prints.
-    """
-    from ray._private import worker as ray_worker
-
-    original = getattr(ray_worker, "print_to_stdstream", None)
-    if original is None or getattr(original, "hides_raylet_notices", False):
-        return
-
-    def print_to_stdstream(data: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        if data.get("pid") == "raylet" and _quiet_session is not None and _session_name() == _quiet_session:
-            lines = [line for line in data.get("lines", []) if not any(m in line for m in HIDDEN_RAYLET_MESSAGES)]
-            if not lines:
-                return None
-            data = {**data, "lines": lines}
-        return original(data, *args, **kwargs)
-
-    print_to_stdstream.hides_raylet_notices = True  # type: ignore[attr-defined]
-    ray_worker.print_to_stdstream = print_to_stdstream
-
-
 def kill_actors(actors: list[Any]) -> None:
     """Force-kill actors, holding their handles until Ray reports each one gone.
 
@@ -216,136 +132,6 @@ def kill_actors(actors: list[Any]) -> None:
             ray.get(ref, timeout=0)
         except Exception:  # noqa: BLE001
             pass
-
-
-def _join_cluster(address: str | None, init_kwargs: dict[str, Any]) -> None:
-    """ray.init(address) that fails in seconds, in one line, when nobody answers or the token is refused.
-
-    Left alone, Ray retries an unreachable GCS for minutes, and rewrites a loopback address to this
-    machine's other address (so a cluster bound to 127.0.0.1 is never reached). A loopback address
-    is joined with the single-node switch on (as a local Ray is started), which keeps it loopback.
-    """
-    target = check_ray_address(address)
-    loopback = target is not None and _is_loopback_host(target[0])
-    try:
-        with _loopback_only_node() if loopback else nullcontext():
-            ray.init(address=address, **init_kwargs)
-    except ConnectionError as error:
-        raise ClusterConnectionError(
-            f"cannot join the Ray cluster at {address or os.environ.get('RAY_ADDRESS')} (ray_address / --address): "
-            f"{error}"
-        ) from None
-
-
-def check_ray_address(address: str | None) -> tuple[str, int] | None:
-    """Raise ClusterConnectionError unless the cluster `address` points at answers and accepts our token.
-
-    Returns the (host, port) checked, or None when there is nothing to check (a local Ray).
-    """
-    target = _cluster_host_port(address)
-    if target is not None:
-        check_cluster_reachable(*target, client_protocol=str(address or "").startswith("ray://"))
-    return target
-
-
-def _cluster_host_port(address: str | None) -> tuple[str, int] | None:
-    """(host, port) that `address` (or RAY_ADDRESS, or 'auto': the newest local cluster) points at."""
-    if address is None:
-        address = os.environ.get("RAY_ADDRESS")
-    if address == "auto":
-        try:  # Ray's own lookup (RAY_ADDRESS, then the newest `ray start` on this machine); private
-            from ray._private.services import get_ray_address_from_environment
-
-            address = get_ray_address_from_environment("auto", None)
-        except Exception:  # noqa: BLE001 - let ray.init resolve it and report
-            return None
-    if not address or address == "local":
-        return None
-    address = address.removeprefix("ray://")
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ClusterConnectionError(f"ray_address must be 'auto' or host:port (e.g. 10.0.0.5:6379), got {address!r}")
-    return host.strip("[]"), int(port)
-
-
-def _is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_cluster_reachable(host: str, port: int, client_protocol: bool = False) -> None:
-    """Raise ClusterConnectionError unless a Ray GCS at host:port answers and accepts this process's token.
-
-    Two quick probes, each bounded by CONNECT_CHECK_TIMEOUT_S: a TCP connection, then one call to
-    the GCS with the token ray.init would present (RAY_AUTH_MODE=token with RAY_AUTH_TOKEN,
-    RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token). Ray Client (ray://) and TLS clusters get the TCP probe only.
-    """
-    where = f"{host}:{port}"
-    try:
-        socket.create_connection((host, port), timeout=CONNECT_CHECK_TIMEOUT_S).close()
-    except OSError as error:
-        reason = "timed out" if isinstance(error, TimeoutError) else (error.strerror or str(error)).lower()
-        raise ClusterConnectionError(
-            f"no Ray cluster answers at {where} (ray_address / --address): {reason}; start one with "
-            "`ray start --head` and check that this machine can reach its GCS port"
-        ) from None
-    if client_protocol or os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
-        return
-    import grpc
-    from ray._raylet import AuthenticationTokenLoader
-    from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
-
-    token = list(AuthenticationTokenLoader.instance().get_token_for_http_header().items())
-    with grpc.insecure_channel(where) as channel:
-        nodes = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
-        try:
-            nodes.GetClusterId(
-                gcs_service_pb2.GetClusterIdRequest(), metadata=token or None, timeout=CONNECT_CHECK_TIMEOUT_S
-            )
-        except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.UNAUTHENTICATED:
-                presented = "refused this process's token" if token else "requires a token and this process has none"
-                raise ClusterConnectionError(
-                    f"the Ray cluster at {where} {presented}: set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (or "
-                    "RAY_AUTH_TOKEN_PATH) to the cluster's token (`ray get-auth-token` on its head node)"
-                ) from None
-            raise ClusterConnectionError(
-                f"something answers at {where} but not as a Ray cluster's GCS ({error.code().name}); "
-                "ray_address is the head node's GCS port (6379 unless `ray start --port` said otherwise)"
-            ) from None
-
-
-@contextmanager
-def _loopback_only_node() -> Iterator[None]:
-    """While a local Ray starts, make its node address 127.0.0.1 so every server binds loopback only.
-
-    Ray picks the node address with `get_node_ip_address()`, which returns 127.0.0.1 when
-    RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER is off (Ray's default on macOS and Windows, where a local Ray
-    is single-node); GCS, raylet and workers then listen on 127.0.0.1 instead of all interfaces.
-    Ray reads that variable once, at import, into `ray_constants.ENABLE_RAY_CLUSTER`, so set both
-    the variable (inherited by raylet and the workers it spawns) and the constant, and only for the
-    start: joining a cluster later in this process needs the reachable address again.
-    """
-    from ray._private import ray_constants
-
-    saved_env = os.environ.get(LOCAL_ONLY_ENV_VAR)
-    saved_flag = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)  # a private name: may go away
-    os.environ[LOCAL_ONLY_ENV_VAR] = "0"
-    if saved_flag is not None:
-        ray_constants.ENABLE_RAY_CLUSTER = False
-    try:
-        yield
-    finally:
-        if saved_flag is not None:
-            ray_constants.ENABLE_RAY_CLUSTER = saved_flag
-        if saved_env is None:
-            os.environ.pop(LOCAL_ONLY_ENV_VAR, None)
-        else:
-            os.environ[LOCAL_ONLY_ENV_VAR] = saved_env
 
 
 def _warn_if_objects_not_inline() -> None:
@@ -379,7 +165,7 @@ def worker_actor_options(config: dict[str, Any], placement: str | None = None, n
     the pool. PACK: on the driver's node. Both ask softly and spill over when the node is full or
     gone, so a worker never waits forever for a node that cannot take it.
     """
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy, PlacementGroupSchedulingStrategy
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
     options: dict[str, Any] = {}
     if config["num_cpus_per_worker"] is not None:
@@ -394,17 +180,8 @@ def worker_actor_options(config: dict[str, Any], placement: str | None = None, n
         options["scheduling_strategy"] = "SPREAD"
     else:
         target = node if placement == "SPREAD" else ray.get_runtime_context().get_node_id()
-        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(target, soft=True, _spill_on_unavailable=True)
+        options["scheduling_strategy"] = soft_node_affinity(target)
     return options
-
-
-def nodes_with_cpus() -> dict[str, float]:
-    """Alive nodes of the connected Ray cluster that offer CPUs: node id -> CPUs, in Ray's order."""
-    return {
-        node["NodeID"]: float(node["Resources"]["CPU"])
-        for node in ray.nodes()
-        if node.get("Alive") and node.get("Resources", {}).get("CPU", 0) > 0
-    }
 
 
 def least_loaded_node(cpus: dict[str, float], workers_on: list[str | None], avoid: str | None = None) -> str | None:
