@@ -285,6 +285,6 @@ def start_ray() -> None:
     a3c_logger.addHandler(logging.StreamHandler(sys.stderr))
     a3c_logger.setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
-    from a3c.execution.ray_pool import ensure_ray
+    from a3c.execution.ray_runtime import ensure_ray
 
     ensure_ray(None)

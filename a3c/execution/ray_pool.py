@@ -21,7 +21,6 @@ from a3c.errors import WorkerFailureError
 from a3c.execution.allocator import keep_freed_memory
 from a3c.execution.pool import WorkerLost
 from a3c.execution.ray_private import soft_node_affinity
-from a3c.execution.ray_runtime import ensure_ray as ensure_ray  # re-exported: benchmarks/ import it from here
 from a3c.execution.ray_runtime import nodes_with_cpus
 from a3c.worker import RolloutWorker
 

@@ -148,7 +148,7 @@ def main() -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from a3c.execution.ray_pool import ensure_ray
+    from a3c.execution.ray_runtime import ensure_ray
 
     torch.set_num_threads(1)  # as the driver runs (Agent) and as each worker runs (one BLAS thread)
     threadpool_limits(1)

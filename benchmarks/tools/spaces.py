@@ -58,7 +58,8 @@ def startup(actors: int) -> list[dict]:
     import ray
 
     from a3c.config import A3C_SCHEMA, resolve_config
-    from a3c.execution.ray_pool import RemoteRolloutWorker, ensure_ray
+    from a3c.execution.ray_pool import RemoteRolloutWorker
+    from a3c.execution.ray_runtime import ensure_ray
 
     ensure_ray(None)
     rows = []
@@ -126,7 +127,7 @@ def e2e(seconds: float, workers: int, scratch: Path, envs: tuple[str, ...] = tup
     """Train each env for `seconds` from the CLI and from Python; evaluate both checkpoints."""
     from a3c import A3CAgent
     from a3c.evaluation import SavedPolicy
-    from a3c.execution.ray_pool import ensure_ray
+    from a3c.execution.ray_runtime import ensure_ray
 
     env_vars = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "examples"), os.environ.get("PYTHONPATH", "")])}
     sys.path.insert(0, str(ROOT / "examples"))
