@@ -138,10 +138,8 @@ def test_the_catalog_decides_network_distribution_rate_and_torch_in_one_place(en
     spaces = spaces_of_env(gym.make(env) if isinstance(env, str) else env())
     plan = plan_model(spaces, resolve_model(model), algorithm)
     assert (plan.kind, plan.distribution_kind, plan.lr, plan.needs_torch) == decided
-    assert type(plan.distribution()).__name__ == {
-        "categorical": "Categorical",
-        "gaussian": "DiagGaussian",
-    }[plan.distribution_kind]
+    numpy_classes = {"categorical": "Categorical", "gaussian": "DiagGaussian"}
+    assert type(plan.distribution()).__name__ == numpy_classes[plan.distribution_kind]
 
 
 @pytest.mark.parametrize("env", ["CartPole-v1", "FrozenLake-v1", "a3c-tests/Actions-v0", "Pendulum-v1"])
