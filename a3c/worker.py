@@ -158,8 +158,10 @@ class GradientResult:
 @dataclass
 class StepEnds:
     """What stepping the environments at one step leaves to the sampling loop when anything ended: the
-    rows truncated (not terminated) with their final observations, and how many environments raised."""
+    rows whose episode ended (or was cut by an error), those truncated (not terminated) with their
+    final observations, and how many environments raised."""
 
+    ended: list[int] = field(default_factory=list)
     truncated: list[int] = field(default_factory=list)
     final_obs: list[np.ndarray] = field(default_factory=list)
     failures: int = 0
@@ -201,6 +203,7 @@ class RolloutWorker:
         first = self._make_env()
         self.spaces = check_spaces(first, config["scale_observations"])
         self.encoder = self.spaces.encoder
+        self.to_env = self.spaces.action.to_env
         self.policy = make_policy(self.spaces, config["model"])
         self.vector_env = None
         if num_envs > 1 and config.get("vectorize_envs", True) and not self.policy.recurrent:
@@ -320,6 +323,7 @@ class RolloutWorker:
             rollout.valid = np.ones(rollout.rewards.shape, dtype=bool)
         live = None
         failed_steps = 0
+        episode_ends: list[tuple[int, int]] = []  # (step, env), in step order
         for t in range(steps):
             if vector:
                 rollout.valid[t] = live = ~self.prev_done
@@ -327,6 +331,7 @@ class RolloutWorker:
             ends = step_envs(step_actions, rollout, t)
             if ends is None:  # no episode ended, nothing raised: most steps
                 continue
+            episode_ends += [(t, i) for i in ends.ended]
             if ends.truncated:
                 self._bootstrap(rollout, t, np.array(ends.truncated), np.stack(ends.final_obs))
             failed_steps += ends.failures
@@ -335,17 +340,16 @@ class RolloutWorker:
                     f"environment {env_name(self.env_spec)} failed on every step of a rollout "
                     f"({failed_steps} steps, rebuilt after each): {ends.error!r}"
                 )
-        self._count_episodes(rollout)
+        self._count_episodes(rollout, episode_ends)
         return self._finish(rollout)
 
     def _step_one_by_one(self, step_actions: np.ndarray, rollout: Rollout, t: int) -> StepEnds | None:
         """Step each environment; reset one whose episode ended at once. Writes step t's rewards and
         episode ends into `rollout`, the next observations into `self.obs`."""
-        to_env = self.spaces.action.to_env
         ends = None
         for i, env in enumerate(self.envs):
             try:
-                next_obs, reward, term, trunc, _ = env.step(to_env(step_actions[i]))
+                next_obs, reward, term, trunc, _ = env.step(self.to_env(step_actions[i]))
             except Exception as error:  # noqa: BLE001 - drop the episode, rebuild the environment, go on
                 self._cut(rollout, t, np.array([i]))
                 self.num_env_errors += 1
@@ -354,12 +358,14 @@ class RolloutWorker:
                 self.episode_start[i] = True
                 ends = ends or StepEnds()
                 ends.failures, ends.error = ends.failures + 1, error
+                ends.ended.append(i)
                 continue
             rollout.rewards[t, i], rollout.terminated[t, i], rollout.truncated[t, i] = reward, term, trunc
             next_obs = self.encoder(next_obs)
             if term or trunc:
+                ends = ends or StepEnds()
+                ends.ended.append(i)
                 if trunc and not term:
-                    ends = ends or StepEnds()
                     ends.truncated.append(i)
                     ends.final_obs.append(next_obs)
                 next_obs = self.encoder(env.reset()[0])
@@ -374,19 +380,22 @@ class RolloutWorker:
         try:
             next_obs, reward, term, trunc, _ = self.vector_env.step(step_actions)
         except Exception as error:  # noqa: BLE001 - cut every episode here, rebuild, go on
-            self._cut(rollout, t, np.flatnonzero(live))
+            cut = np.flatnonzero(live)
+            self._cut(rollout, t, cut)
             self.num_env_errors += 1
             self._rebuild_vector()
             self.obs = self._reset_vector()
             self.episode_start = np.ones(self.num_envs, dtype=bool)
-            return StepEnds(failures=1, error=error)
+            return StepEnds(list(cut), failures=1, error=error)
         rollout.rewards[t], rollout.terminated[t], rollout.truncated[t] = reward, term, trunc
         next_obs = self.encoder.batch(next_obs)
         self.prev_done = np.asarray(term | trunc, dtype=bool)
         self.episode_start = ~live  # a copy that was resetting at this step starts an episode at the next
         self.obs = next_obs
+        if not self.prev_done.any():
+            return None
         cut = np.flatnonzero(trunc & ~term)
-        return StepEnds(list(cut), list(next_obs[cut])) if cut.size else None
+        return StepEnds(list(np.flatnonzero(self.prev_done)), list(cut), list(next_obs[cut]))
 
     def _bootstrap(self, rollout: Rollout, t: int, rows: np.ndarray, final_obs: np.ndarray) -> None:
         """The value of truncated episodes' final observations (with the state they were acted on in),
@@ -402,19 +411,18 @@ class RolloutWorker:
             rollout.failed = np.zeros(rollout.rewards.shape, dtype=bool)
         rollout.failed[t, rows] = True
 
-    def _count_episodes(self, rollout: Rollout) -> None:
+    def _count_episodes(self, rollout: Rollout, episode_ends: list[tuple[int, int]]) -> None:
         """Each finished episode's total reward and length (counted across rollouts), in step order;
         episodes cut by an environment error are dropped. Once per rollout, not at every step: most
         rollouts end no episode, and then this is a sum per environment."""
         counted = rollout.valid  # None: every step is a transition
         rewards = rollout.rewards if counted is None else np.where(counted, rollout.rewards, 0.0)
-        ends = rollout.terminated | rollout.truncated
-        if not ends.any():
+        if not episode_ends:
             self.running_rewards += rewards.sum(axis=0, dtype=np.float64)
             self.running_lengths += rewards.shape[0] if counted is None else counted.sum(axis=0)
             return
         start = np.zeros(self.num_envs, dtype=np.int64)
-        for t, i in zip(*np.nonzero(ends), strict=True):
+        for t, i in episode_ends:
             if rollout.failed is None or not rollout.failed[t, i]:
                 span = slice(start[i], t + 1)
                 length = t + 1 - start[i] if counted is None else counted[span, i].sum()
