@@ -34,6 +34,7 @@ _EXPORTS = {
     "DEFAULT_CONFIG": "a3c.agents.a3c",
     "ConfigError": "a3c.config",
     "EnvError": "a3c.envs",
+    "EnvironmentFailure": "a3c.errors",
     "SharedModel": "a3c.models",
     "TrainResult": "a3c.result",
     "register_model": "a3c.custom_models",

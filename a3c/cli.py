@@ -30,7 +30,7 @@ from rich.table import Table
 from a3c.checkpoint import CheckpointError, latest_checkpoint
 from a3c.config import A2C_SCHEMA, A3C_SCHEMA, PPO_SCHEMA, ConfigError
 from a3c.envs import EnvError
-from a3c.errors import ExportError, TrainingError, WorkerFailureError
+from a3c.errors import RUN_FAILURES, EnvironmentFailure, ExportError, TrainingError
 from a3c.execution import RAY_VERBOSE_ENV_VAR
 from a3c.run import Callback, RunDirectoryError
 
@@ -60,7 +60,7 @@ class UsageError(ValueError):
 
 
 BAD_INPUT = (UsageError, ConfigError, EnvError, CheckpointError, RunDirectoryError, ExportError)
-FAILURES = (WorkerFailureError, TrainingError)
+FAILURES = RUN_FAILURES  # exit status 1; the run was saved first (a3c.run)
 
 
 def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
@@ -76,7 +76,8 @@ def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
     except FAILURES as error:
         if debug:
             raise
-        console.print(f"[red]training stopped:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
+        what = "environment failed" if isinstance(error, EnvironmentFailure) else "training stopped"
+        console.print(f"[red]{what}:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except OSError as error:
         if debug:

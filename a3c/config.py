@@ -14,6 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+# lr None picks a rate by network: a3c.catalog decides it (with the measurements behind its rates);
+# imported for the lr option's help text, and default_lr for callers of a3c.config.default_lr.
+from a3c.catalog import CONV_LR, MLP_LR
+from a3c.catalog import default_lr as default_lr
+
 
 class ConfigError(ValueError):
     """A config key is unknown, or its value has the wrong type or is out of range."""
@@ -57,17 +62,6 @@ def _unit_interval(value: Any) -> bool:
 
 PLACEMENT_STRATEGIES = ("auto", "SPREAD", "PACK")
 
-# lr None picks a rate by network. At the MLP rates Adam killed the conv net on ALE/Pong-v5: the
-# first layer's filters that are zero for every frame went from 25% at initialization to 44% within
-# 64k env steps and 100% by 1.28M, and the policy never moved off uniform; at 2.5e-4 fewer die (38%
-# at 320k, 56% at 1.28M) and A3C reaches -14.3 in 30 minutes, SB3 -20.0 (BENCHMARKS.md, "Pong: a conv net that died").
-# A3C's MLP rate was 7e-4 until 2026-11-27. At 1.4e-3, side by side: CartPole-v1 in half the time,
-# Pendulum-v1 and HalfCheetah-v5 faster in median (8 of 12 HalfCheetah runs reached 1,500, against 6 of
-# 12), LunarLander-v3 and MountainCar-v0 higher, the tutorial the same; the Gaussian rows fall more after
-# solving (BENCHMARKS.md, "A3C's learning rate: 1.4e-3").
-MLP_LR = {"a3c": 1.4e-3, "a2c": 1e-3, "ppo": 1e-3}
-CONV_LR = 2.5e-4
-
 
 def lr_option(algorithm: str, what: str) -> Option:
     return Option(
@@ -78,12 +72,6 @@ def lr_option(algorithm: str, what: str) -> Option:
         f"{what}; None: {MLP_LR[algorithm]:g}, or {CONV_LR:g} with a conv net (image observations)",
         True,
     )
-
-
-def default_lr(algorithm: str, is_image: bool) -> float:
-    """The rate `lr` None stands for: the agent's MLP rate (A3C's for an algorithm of a user's own),
-    or CONV_LR for a conv net (see above)."""
-    return CONV_LR if is_image else MLP_LR.get(algorithm, MLP_LR["a3c"])
 
 
 MODEL_SCHEMA: dict[str, Option] = {
@@ -397,14 +385,6 @@ def resolve_model(model: Mapping[str, Any]) -> dict[str, Any]:
     if model["use_lstm"] and model["vf_share_layers"] is False:
         raise ConfigError("config['model']['use_lstm'] needs vf_share_layers True or None (the LSTM feeds both heads)")
     return model
-
-
-def value_shares_trunk(model: Mapping[str, Any], is_image: bool = False) -> bool:
-    """Whether the value head sits on the policy's trunk. None (the default) measured best per kind of
-    network: an MLP learns faster with a value net of its own (BENCHMARKS.md, defaults), while a conv
-    net or an LSTM would double the cost of the most expensive part."""
-    share = model.get("vf_share_layers")
-    return bool(is_image or model.get("use_lstm")) if share is None else bool(share)
 
 
 # Keys a checkpoint's config may lack because it was written before they existed, with the behaviour

@@ -21,7 +21,8 @@ FAMILY_OF_ENTRY_POINT = {"ale_py": "atari", "gymnasium.envs.box2d": "box2d", "gy
 
 
 class EnvError(ValueError):
-    """The environment cannot be built, or its spaces are not ones the agents support."""
+    """The environment cannot be built, or its spaces are not ones the agents support: bad input. An
+    environment that was built but fails while it runs is an a3c.errors.EnvironmentFailure."""
 
 
 def install_hint(extra: str) -> str:

@@ -15,7 +15,8 @@ import numpy as np
 
 from a3c.checkpoint import CheckpointError, read_checkpoint, resolve_checkpoint
 from a3c.config import resolve_model, upgrade_saved_config
-from a3c.envs import EnvError, check_spaces, make_env
+from a3c.envs import check_spaces, make_env
+from a3c.errors import EnvironmentFailure
 from a3c.filters import MeanStdFilter, NoFilter, saved_filter_stat
 from a3c.policy import Policy, State, make_policy
 from a3c.spaces import Spaces, upgrade_spaces_dict
@@ -203,7 +204,7 @@ class SavedPolicy:
         try:
             self.play(env, deterministic, rng, seed, frames)
         except Exception as error:  # noqa: BLE001 - renderers fail in many ways (no OpenGL, no display)
-            raise EnvError(
+            raise EnvironmentFailure(
                 f"cannot render {self.env_id}: {type(error).__name__}: {str(error).strip()[:300]} (MuJoCo without a "
                 "display: set MUJOCO_GL=egl, or install OSMesa and set MUJOCO_GL=osmesa)"
             ) from None

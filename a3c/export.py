@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from a3c.catalog import plan_model
 from a3c.errors import ExportError
 from a3c.evaluation import SavedPolicy
 from a3c.filters import MeanStdFilter
@@ -147,9 +148,7 @@ class PolicyGraph(nn.Module):
             self.register_buffer("mean", torch.from_numpy(stat.mean.astype(np.float64)))
             self.register_buffer("inv_std", torch.from_numpy(1.0 / (stat.std.astype(np.float64) + 1e-8)))
             self.clip = float(saved.obs_filter.clip)
-        self.net: PolicyNetwork = build_network(
-            spaces.encoder.shape, spaces.action, saved.model_config, spaces.encoder.is_image
-        )
+        self.net: PolicyNetwork = build_network(plan_model(spaces, saved.model_config))
         self.net.set_flat_weights(saved.weights)
         self.net.eval()
         self.action = _DeterministicAction(spaces.action)

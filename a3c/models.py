@@ -6,7 +6,9 @@ head. Gaussian actions add a state-independent log-std vector. The driver holds 
 flat float32 vector; MLP workers compute the same network in numpy
 (`a3c.core.numpy_model.NumpyActorCritic`: the same flat layout, so the vectors are exchangeable),
 conv and LSTM workers run this module with one thread. A user's own module is wrapped to the same
-interface (`PolicyNetwork`) by a3c.custom_models; `build_network` picks one of the two.
+interface (`PolicyNetwork`) by a3c.custom_models; `build_network` builds the one a3c.catalog's plan
+names. The plan also gives the MLP's dense layers and its named parameter layout: `ActorCritic` is
+built from the first and checks itself against the second, which the numpy path reads.
 """
 
 from __future__ import annotations
@@ -18,20 +20,12 @@ import torch
 from torch import nn
 from torch.distributions import Bernoulli, Categorical, Normal
 
-from a3c.config import value_shares_trunk
+from a3c.catalog import Dense, ModelPlan
 from a3c.spaces import ActionSpec
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
-# The A3C paper's Atari network (16 8x8/4, 32 4x4/2) for frames of 42 pixels and more; 3x3/1 below.
-LARGE_IMAGE_FILTERS = [[16, 8, 4], [32, 4, 2]]
-SMALL_IMAGE_FILTERS = [[16, 3, 1], [32, 3, 1]]
-
 State = tuple[torch.Tensor, torch.Tensor]
-
-
-def default_conv_filters(image_shape: tuple[int, ...]) -> list[list[int]]:
-    return LARGE_IMAGE_FILTERS if min(image_shape[1:]) >= 42 else SMALL_IMAGE_FILTERS
 
 
 class LogStd(nn.Module):
@@ -95,34 +89,44 @@ class PolicyNetwork(nn.Module):
 
 
 class ActorCritic(PolicyNetwork):
-    """Policy and value for observations of `obs_shape` ((size,) flat, (C, H, W) uint8 image)."""
+    """Policy and value for observations of `obs_shape` ((size,) flat, (C, H, W) uint8 image), as
+    a3c.catalog plans them (`plan`: a plan already made; else one is made from the other arguments)."""
 
-    def __init__(self, obs_shape: tuple[int, ...], action: ActionSpec, model: dict[str, Any], is_image: bool = False):
+    def __init__(
+        self,
+        obs_shape: tuple[int, ...],
+        action: ActionSpec,
+        model: dict[str, Any],
+        is_image: bool = False,
+        plan: ModelPlan | None = None,
+    ):
         super().__init__()
-        self.obs_shape = tuple(obs_shape)
-        self.action = action
-        self.is_image = is_image
-        self.hiddens = list(model["fcnet_hiddens"])
-        self.activation = model["fcnet_activation"]
-        self.share_layers = value_shares_trunk(model, is_image)
-        self.use_lstm = bool(model.get("use_lstm", False))
-        self.conv_filters = model.get("conv_filters") or (default_conv_filters(self.obs_shape) if is_image else None)
-        self.conv_fc_hiddens = list(model.get("conv_fc_hiddens", [256]))
-        self.trunk, width = self._encoder()
-        self.value_trunk = None if self.share_layers else self._encoder()[0]
-        self.lstm = nn.LSTMCell(width, model.get("lstm_cell_size", 256)) if self.use_lstm else None
+        plan = plan or ModelPlan.of(obs_shape, action, model, is_image)
+        self.obs_shape = plan.obs_shape
+        self.action = plan.action
+        self.is_image = plan.is_image
+        self.hiddens = plan.hiddens  # the dense layers: fcnet_hiddens, or conv_fc_hiddens after a conv stack
+        self.activation = plan.activation
+        self.share_layers = plan.share_layers
+        self.use_lstm = plan.lstm_size is not None
+        self.conv_filters = plan.conv_filters
+        self.trunk, width = self._encoder(plan, "trunk")
+        self.value_trunk = None if self.share_layers else self._encoder(plan, "value_trunk")[0]
+        self.lstm = nn.LSTMCell(width, plan.lstm_size) if plan.lstm_size is not None else None
         if self.lstm is not None:
             width = self.lstm.hidden_size
-        self.policy_head = _init(nn.Linear(width, action.param_size), 0.01)
+        self.policy_head = _init(nn.Linear(width, self.action.param_size), 0.01)
         self.value_head = _init(nn.Linear(width, 1), 1.0)
         self.log_std = None
-        if action.kind == "gaussian":
-            init = model.get("log_std_init")
-            self.log_std = LogStd(action.initial_log_std() if init is None else np.full(action.sizes[0], init))
+        if plan.log_std_size:
+            init = plan.model.get("log_std_init")
+            self.log_std = LogStd(self.action.initial_log_std() if init is None else np.full(plan.log_std_size, init))
+        if plan.kind == "mlp":
+            _check_layout(self, plan)
 
-    def _encoder(self) -> tuple[nn.Sequential, int]:
+    def _encoder(self, plan: ModelPlan, prefix: str) -> tuple[nn.Sequential, int]:
         if not self.is_image:
-            return _mlp(self.obs_shape[0], self.hiddens, self.activation)
+            return _mlp(plan.dense_layers(prefix, self.obs_shape[0]), self.obs_shape[0], self.activation)
         layers: list[nn.Module] = []
         channels, height, width = self.obs_shape
         for out, kernel, stride in self.conv_filters:
@@ -130,7 +134,8 @@ class ActorCritic(PolicyNetwork):
             channels, height, width = out, (height - kernel) // stride + 1, (width - kernel) // stride + 1
         if height < 1 or width < 1:
             raise ValueError(f"conv_filters {self.conv_filters} shrink a {self.obs_shape} image to nothing")
-        dense, size = _mlp(channels * height * width, self.conv_fc_hiddens, "relu")
+        flat = channels * height * width
+        dense, size = _mlp(plan.dense_layers(prefix, flat), flat, "relu")
         return nn.Sequential(*layers, nn.Flatten(), *dense), size
 
     def forward(
@@ -180,22 +185,20 @@ class ActorCritic(PolicyNetwork):
         tanh, separate value network`)."""
         separate = "" if self.share_layers else ", separate value network"
         if self.is_image:
-            text = f"Constructing conv {self.conv_filters} + fcnet {self.conv_fc_hiddens} relu{separate}"
+            text = f"Constructing conv {self.conv_filters} + fcnet {self.hiddens} relu{separate}"
         else:
             text = f"Constructing fcnet {self.hiddens} {self.activation}{separate}"
         return text + (f" + lstm {self.lstm.hidden_size}" if self.lstm is not None else "")
 
 
-def build_network(
-    obs_shape: tuple[int, ...], action: ActionSpec, model: dict[str, Any], is_image: bool = False
-) -> PolicyNetwork:
-    """The network `model` asks for: the user's module when it names a custom_model, else ActorCritic.
+def build_network(plan: ModelPlan) -> PolicyNetwork:
+    """The torch network a plan names: the user's module for a custom_model, else ActorCritic.
     Every place that builds a torch network (learner, torch workers, SavedPolicy, export) calls this."""
-    if model.get("custom_model"):
+    if plan.trunk == "custom":
         from a3c.custom_models import CustomActorCritic
 
-        return CustomActorCritic(obs_shape, action, model, is_image)
-    return ActorCritic(obs_shape, action, model, is_image)
+        return CustomActorCritic(plan.obs_shape, plan.action, dict(plan.model), plan.is_image)
+    return ActorCritic(plan.obs_shape, plan.action, dict(plan.model), plan.is_image, plan)
 
 
 SharedModel = ActorCritic
@@ -229,13 +232,19 @@ class ActionDistribution:
         return self.dist.entropy().sum(-1)
 
 
-def _mlp(in_size: int, hiddens: list[int], activation: str) -> tuple[nn.Sequential, int]:
+def _mlp(dense: list[Dense], in_size: int, activation: str) -> tuple[nn.Sequential, int]:
+    """A Linear and its activation per layer of the plan; the output width."""
     layers: list[nn.Module] = []
-    width = in_size
-    for hidden in hiddens:
-        layers += [_init(nn.Linear(width, hidden), np.sqrt(2)), ACTIVATIONS[activation]()]
-        width = hidden
-    return nn.Sequential(*layers), width
+    for layer in dense:
+        layers += [_init(nn.Linear(layer.inputs, layer.outputs), np.sqrt(2)), ACTIVATIONS[activation]()]
+    return nn.Sequential(*layers), dense[-1].outputs if dense else in_size
+
+
+def _check_layout(network: nn.Module, plan: ModelPlan) -> None:
+    """The numpy path reads the flat vector by `plan.layout()`: a network that differs would be read wrong."""
+    built = [(name, tuple(param.shape)) for name, param in network.named_parameters()]
+    if built != plan.layout():
+        raise RuntimeError(f"ActorCritic's parameters {built} differ from the catalog's layout {plan.layout()}")
 
 
 def _init(layer: nn.Module, gain: float) -> nn.Module:

@@ -4,6 +4,7 @@ A policy acts on encoded observations [N, ...] with a recurrent state (None for 
 models), and computes the actor-critic loss's flat gradient on a time-major batch. An MLP runs in
 numpy (`NumpyPolicy`: no torch import, the tutorial's 16-worker start-up and step rate); conv,
 LSTM and custom models run the torch network with one thread (`TorchPolicy`), imported only then.
+Which one is a3c.catalog's decision (`ModelPlan.needs_torch`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from a3c.core.distributions import make_distribution
+from a3c.catalog import ModelPlan, plan_model
 from a3c.core.numpy_model import LossAndGrad, NumpyActorCritic
 from a3c.spaces import Spaces
 
@@ -54,16 +55,10 @@ class Policy(Protocol):
     def loss_and_grad(self, inputs: LossInputs, vf_loss_coeff: float, entropy_coeff: float) -> LossAndGrad: ...
 
 
-def needs_torch(spaces: Spaces, model: dict[str, Any]) -> bool:
-    """Conv nets, LSTMs and custom models run in torch; the built-in MLP (any action distribution) has the
-    numpy fast path. The one place that decides it, for workers, the driver's actions and SavedPolicy."""
-    return spaces.encoder.is_image or bool(model.get("use_lstm", False)) or bool(model.get("custom_model"))
-
-
 def make_policy(spaces: Spaces, model: dict[str, Any]) -> Policy:
-    if needs_torch(spaces, model):
-        return TorchPolicy(spaces, model)
-    return NumpyPolicy(spaces, model)
+    """The policy the catalog plans for these spaces and `model`: torch only where it must be."""
+    plan = plan_model(spaces, model)
+    return TorchPolicy(spaces, model, plan) if plan.needs_torch else NumpyPolicy(spaces, model, plan)
 
 
 def reset_state(state: State, starts: np.ndarray) -> State:
@@ -79,8 +74,8 @@ class NumpyPolicy:
 
     recurrent = False
 
-    def __init__(self, spaces: Spaces, model: dict[str, Any]):
-        self.net = NumpyActorCritic.from_spec(spaces.obs_size, spaces.action, model)
+    def __init__(self, spaces: Spaces, model: dict[str, Any], plan: ModelPlan | None = None):
+        self.net = NumpyActorCritic(plan or plan_model(spaces, model))
         self.dist = self.net.distribution
         self.num_params = self.net.num_params
 
@@ -125,16 +120,17 @@ class TorchPolicy:
     """The torch network (conv, LSTM or a custom model; `build_network`) in a worker: one thread, no
     autograd when acting."""
 
-    def __init__(self, spaces: Spaces, model: dict[str, Any]):
+    def __init__(self, spaces: Spaces, model: dict[str, Any], plan: ModelPlan | None = None):
         import torch
 
         from a3c.models import build_network
 
+        plan = plan or plan_model(spaces, model)
         torch.set_num_threads(1)
         self.torch = torch
-        self.net = build_network(spaces.encoder.shape, spaces.action, model, spaces.encoder.is_image)
+        self.net = build_network(plan)
         self.spec = spaces.action
-        self.dist = make_distribution(spaces.action)
+        self.dist = plan.distribution()
         self.recurrent = self.net.recurrent
         self.num_params = self.net.num_params()
         self.flat = self.net.get_flat_weights()

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from a3c.errors import TrainingError, WorkerFailureError
+from a3c.errors import RUN_FAILURES
 from a3c.result import EPISODE_WINDOW, TrainResult
 
 __all__ = [
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 RUN_FILE = "run.json"
-FAILURES = (WorkerFailureError, TrainingError)
+FAILURES = RUN_FAILURES
 
 
 def reached_target(episode_reward_mean: float, episodes_total: int, target: float | None) -> bool:

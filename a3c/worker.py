@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from a3c.core.returns import compute_gae, normalize_advantages
-from a3c.envs import EnvError, EnvSpec, check_spaces, env_name, is_atari, make_env, make_native_vector_env
+from a3c.envs import EnvSpec, check_spaces, env_name, is_atari, make_env, make_native_vector_env
+from a3c.errors import EnvironmentFailure
 from a3c.filters import ReturnNormalizer, make_filter
 from a3c.policy import LossInputs, State, make_policy, reset_state
 
@@ -45,6 +46,8 @@ class Rollout:
     # [T, N] or None (all valid): False where a next-step-autoreset vector env was resetting
     # (that step's action was ignored; it is no transition and is left out of the loss).
     valid: np.ndarray | None = None
+    # [T, N] or None (none): True where an environment raised and its episode was cut (no episode stats).
+    failed: np.ndarray | None = None
 
     @property
     def num_steps(self) -> int:
@@ -152,6 +155,19 @@ class GradientResult:
     num_env_errors: int = 0
 
 
+@dataclass
+class StepEnds:
+    """What stepping the environments at one step leaves to the sampling loop when anything ended: the
+    rows whose episode ended (or was cut by an error), those truncated (not terminated) with their
+    final observations, and how many environments raised."""
+
+    ended: list[int] = field(default_factory=list)
+    truncated: list[int] = field(default_factory=list)
+    final_obs: list[np.ndarray] = field(default_factory=list)
+    failures: int = 0
+    error: Exception | None = None
+
+
 # An environment whose reset raises this many times in a row (rebuilt after each) is broken.
 MAX_RESET_FAILURES = 3
 
@@ -187,6 +203,7 @@ class RolloutWorker:
         first = self._make_env()
         self.spaces = check_spaces(first, config["scale_observations"])
         self.encoder = self.spaces.encoder
+        self.to_env = self.spaces.action.to_env
         self.policy = make_policy(self.spaces, config["model"])
         self.vector_env = None
         if num_envs > 1 and config.get("vectorize_envs", True) and not self.policy.recurrent:
@@ -249,7 +266,7 @@ class RolloutWorker:
                 self.num_env_errors += 1
                 last_error = error
                 rebuild()
-        raise EnvError(
+        raise EnvironmentFailure(
             f"environment {env_name(self.env_spec)} failed on every reset "
             f"({MAX_RESET_FAILURES} tries, rebuilt after each): {last_error!r}"
         )
@@ -288,52 +305,135 @@ class RolloutWorker:
         rollout.state_in = self.state
         return rollout
 
-    def _state_row(self, index: int) -> State:
-        return None if self.state is None else tuple(s[index : index + 1] for s in self.state)
-
     def sample(self) -> Rollout:
-        """Run `batch_size` steps in every environment with the current weights."""
-        if self.vector_env is not None:
-            return self._sample_vector()
+        """Run `batch_size` steps in every environment with the current weights.
+
+        One loop for both ways of stepping N environments: one by one (`_step_one_by_one`; an episode
+        that ends is reset within the step) or as one numpy vector env (`_step_vector`; next-step
+        autoreset: a copy that ended at step t resets itself at step t+1, which is no transition and
+        is marked invalid). Everything else is shared: acting and recording (`_policy_step`), the
+        bootstrap value of a truncated episode's final observation, cutting episodes where an
+        environment raised, and the episode stats (`_count_episodes`, once per rollout).
+        """
         rollout = self._empty_rollout()
-        steps, num_envs = rollout.rewards.shape
-        truncated, final_values = rollout.truncated, rollout.final_values
-        to_env = self.spaces.action.to_env
-        step_errors = 0
+        steps = rollout.rewards.shape[0]
+        vector = self.vector_env is not None
+        step_envs = self._step_vector if vector else self._step_one_by_one
+        if vector:
+            rollout.valid = np.ones(rollout.rewards.shape, dtype=bool)
+        live = None
+        failed_steps = 0
+        episode_ends: list[tuple[int, int]] = []  # (step, env), in step order
         for t in range(steps):
-            step_actions = self._policy_step(rollout, t)
-            for i, env in enumerate(self.envs):
-                try:
-                    next_obs, reward, term, trunc, _ = env.step(to_env(step_actions[i]))
-                except Exception as error:  # noqa: BLE001 - drop the episode, rebuild the environment, go on
-                    step_errors += 1
-                    if step_errors == steps * num_envs:
-                        raise EnvError(
-                            f"environment {env_name(self.env_spec)} failed on every step of a rollout "
-                            f"({step_errors} steps, rebuilt after each): {error!r}"
-                        ) from None
-                    self.num_env_errors += 1
-                    truncated[t, i], final_values[t, i] = True, rollout.values[t, i]  # cut here, bootstrap from V
-                    self.running_rewards[i], self.running_lengths[i] = 0.0, 0
-                    self._rebuild(i)
-                    self.obs[i] = self._reset(i)
-                    self.episode_start[i] = True
-                    continue
-                rollout.rewards[t, i], rollout.terminated[t, i], truncated[t, i] = reward, term, trunc
-                self.running_rewards[i] += reward
-                self.running_lengths[i] += 1
-                next_obs = self.encoder(next_obs)
-                if term or trunc:
-                    if trunc and not term:
-                        final_obs = self.obs_filter(next_obs[None], update=False)
-                        final_values[t, i] = self.policy.value(final_obs, self._state_row(i))[0]
-                    rollout.episode_rewards.append(float(self.running_rewards[i]))
-                    rollout.episode_lengths.append(int(self.running_lengths[i]))
-                    self.running_rewards[i], self.running_lengths[i] = 0.0, 0
-                    next_obs = self.encoder(env.reset()[0])
-                self.episode_start[i] = term or trunc
-                self.obs[i] = next_obs
+            if vector:
+                rollout.valid[t] = live = ~self.prev_done
+            step_actions = self._policy_step(rollout, t, live)
+            ends = step_envs(step_actions, rollout, t)
+            if ends is None:  # no episode ended, nothing raised: most steps
+                continue
+            episode_ends += [(t, i) for i in ends.ended]
+            if ends.truncated:
+                self._bootstrap(rollout, t, np.array(ends.truncated), np.stack(ends.final_obs))
+            failed_steps += ends.failures
+            if ends.failures and failed_steps == steps * (1 if vector else self.num_envs):
+                raise EnvironmentFailure(
+                    f"environment {env_name(self.env_spec)} failed on every step of a rollout "
+                    f"({failed_steps} steps, rebuilt after each): {ends.error!r}"
+                )
+        self._count_episodes(rollout, episode_ends)
         return self._finish(rollout)
+
+    def _step_one_by_one(self, step_actions: np.ndarray, rollout: Rollout, t: int) -> StepEnds | None:
+        """Step each environment; reset one whose episode ended at once. Writes step t's rewards and
+        episode ends into `rollout`, the next observations into `self.obs`."""
+        ends = None
+        for i, env in enumerate(self.envs):
+            try:
+                next_obs, reward, term, trunc, _ = env.step(self.to_env(step_actions[i]))
+            except Exception as error:  # noqa: BLE001 - drop the episode, rebuild the environment, go on
+                self._cut(rollout, t, np.array([i]))
+                self.num_env_errors += 1
+                self._rebuild(i)
+                self.obs[i] = self._reset(i)
+                self.episode_start[i] = True
+                ends = ends or StepEnds()
+                ends.failures, ends.error = ends.failures + 1, error
+                ends.ended.append(i)
+                continue
+            rollout.rewards[t, i], rollout.terminated[t, i], rollout.truncated[t, i] = reward, term, trunc
+            next_obs = self.encoder(next_obs)
+            if term or trunc:
+                ends = ends or StepEnds()
+                ends.ended.append(i)
+                if trunc and not term:
+                    ends.truncated.append(i)
+                    ends.final_obs.append(next_obs)
+                next_obs = self.encoder(env.reset()[0])
+            self.episode_start[i] = term or trunc
+            self.obs[i] = next_obs
+        return ends
+
+    def _step_vector(self, step_actions: np.ndarray, rollout: Rollout, t: int) -> StepEnds | None:
+        """One array step of the vector env (next-step autoreset: on truncation the observation
+        returned is the final one, and the copy resets itself at the next step)."""
+        live = rollout.valid[t]
+        try:
+            next_obs, reward, term, trunc, _ = self.vector_env.step(step_actions)
+        except Exception as error:  # noqa: BLE001 - cut every episode here, rebuild, go on
+            cut = np.flatnonzero(live)
+            self._cut(rollout, t, cut)
+            self.num_env_errors += 1
+            self._rebuild_vector()
+            self.obs = self._reset_vector()
+            self.episode_start = np.ones(self.num_envs, dtype=bool)
+            return StepEnds(list(cut), failures=1, error=error)
+        rollout.rewards[t], rollout.terminated[t], rollout.truncated[t] = reward, term, trunc
+        next_obs = self.encoder.batch(next_obs)
+        self.prev_done = np.asarray(term | trunc, dtype=bool)
+        self.episode_start = ~live  # a copy that was resetting at this step starts an episode at the next
+        self.obs = next_obs
+        if not self.prev_done.any():
+            return None
+        cut = np.flatnonzero(trunc & ~term)
+        return StepEnds(list(np.flatnonzero(self.prev_done)), list(cut), list(next_obs[cut]))
+
+    def _bootstrap(self, rollout: Rollout, t: int, rows: np.ndarray, final_obs: np.ndarray) -> None:
+        """The value of truncated episodes' final observations (with the state they were acted on in),
+        which their returns bootstrap from."""
+        state = None if self.state is None else tuple(s[rows] for s in self.state)
+        rollout.final_values[t, rows] = self.policy.value(self.obs_filter(final_obs, update=False), state)
+
+    def _cut(self, rollout: Rollout, t: int, rows: np.ndarray) -> None:
+        """End the episodes of `rows` at step t because their environment raised: truncated, bootstrapped
+        from the value of the observation they stand at, and left out of the episode stats."""
+        rollout.truncated[t, rows], rollout.final_values[t, rows] = True, rollout.values[t, rows]
+        if rollout.failed is None:
+            rollout.failed = np.zeros(rollout.rewards.shape, dtype=bool)
+        rollout.failed[t, rows] = True
+
+    def _count_episodes(self, rollout: Rollout, episode_ends: list[tuple[int, int]]) -> None:
+        """Each finished episode's total reward and length (counted across rollouts), in step order;
+        episodes cut by an environment error are dropped. Once per rollout, not at every step: most
+        rollouts end no episode, and then this is a sum per environment."""
+        counted = rollout.valid  # None: every step is a transition
+        rewards = rollout.rewards if counted is None else np.where(counted, rollout.rewards, 0.0)
+        if not episode_ends:
+            self.running_rewards += rewards.sum(axis=0, dtype=np.float64)
+            self.running_lengths += rewards.shape[0] if counted is None else counted.sum(axis=0)
+            return
+        start = np.zeros(self.num_envs, dtype=np.int64)
+        for t, i in episode_ends:
+            if rollout.failed is None or not rollout.failed[t, i]:
+                span = slice(start[i], t + 1)
+                length = t + 1 - start[i] if counted is None else counted[span, i].sum()
+                total = self.running_rewards[i] + rewards[span, i].sum(dtype=np.float64)
+                rollout.episode_rewards.append(float(total))
+                rollout.episode_lengths.append(int(self.running_lengths[i] + length))
+            self.running_rewards[i], self.running_lengths[i] = 0.0, 0
+            start[i] = t + 1
+        after = np.arange(rewards.shape[0])[:, None] >= start  # the steps of episodes still running
+        self.running_rewards += np.where(after, rewards, 0.0).sum(axis=0)
+        self.running_lengths += (after if counted is None else after & counted).sum(axis=0)
 
     def _policy_step(self, rollout: Rollout, t: int, live: np.ndarray | None = None) -> np.ndarray:
         """Sample actions for the current observations and record step t's input, action, log-prob, value.
@@ -359,44 +459,6 @@ class RolloutWorker:
         rollout.last_values = self.policy.value(self.obs_filter(self.obs, update=False), state)
         rollout.num_env_errors = self._take_env_errors()
         return rollout
-
-    def _sample_vector(self) -> Rollout:
-        """`sample` for a numpy-vectorized env: one array step for all copies, next-step autoreset.
-
-        A copy that ended at step t is reset by the env at step t+1 (its action ignored, reward 0):
-        that step is marked invalid. On truncation the observation returned is the final one, so
-        its value bootstraps the cut episode directly. Feed-forward policies only.
-        """
-        rollout = self._empty_rollout()
-        steps = rollout.rewards.shape[0]
-        rollout.valid = valid = np.ones(rollout.rewards.shape, dtype=bool)
-        for t in range(steps):
-            valid[t] = live = ~self.prev_done
-            step_actions = self._policy_step(rollout, t, live)
-            try:
-                next_obs, reward, term, trunc, _ = self.vector_env.step(step_actions)
-            except Exception:  # noqa: BLE001 - cut every episode here, rebuild, go on
-                self.num_env_errors += 1
-                rollout.truncated[t], rollout.final_values[t] = live, rollout.values[t]
-                self.running_rewards[:], self.running_lengths[:] = 0.0, 0
-                self._rebuild_vector()
-                self.obs = self._reset_vector()
-                continue
-            rollout.rewards[t], rollout.terminated[t], rollout.truncated[t] = reward, term, trunc
-            self.running_rewards += np.where(live, reward, 0.0)
-            self.running_lengths += live
-            next_obs = self.encoder.batch(next_obs)
-            done = np.asarray(term | trunc, dtype=bool)
-            cut = np.asarray(trunc & ~term, dtype=bool)
-            if cut.any():
-                rollout.final_values[t, cut] = self.policy.value(self.obs_filter(next_obs[cut], update=False), None)
-            for i in np.flatnonzero(done):
-                rollout.episode_rewards.append(float(self.running_rewards[i]))
-                rollout.episode_lengths.append(int(self.running_lengths[i]))
-            self.running_rewards[done], self.running_lengths[done] = 0.0, 0
-            self.prev_done = done
-            self.obs = next_obs
-        return self._finish(rollout)
 
     def _take_env_errors(self) -> int:
         count, self.num_env_errors = self.num_env_errors, 0

@@ -110,3 +110,54 @@ def test_a_checkpoint_names_every_parameter_and_its_shape(tmp_path):
     layout = [(name, shape) for name, shape in state["parameters"]]
     assert layout[0] == ("trunk.0.weight", [8, 1]) and layout[-1] == ("log_std.log_std", [1])
     assert sum(int(np.prod(shape)) for _, shape in layout) == agent.model.num_params()
+
+
+def spaces_of_env(env):
+    from a3c.envs import check_spaces
+
+    return check_spaces(env)
+
+
+@pytest.mark.parametrize(
+    "env, model, algorithm, decided",
+    [
+        ("CartPole-v1", {}, "a3c", ("mlp", "categorical", 1.4e-3, False)),
+        (TargetEnv, {}, "ppo", ("mlp", "gaussian", 1e-3, False)),
+        (SideEnv, {}, "a2c", ("conv", "categorical", 2.5e-4, True)),
+        (CueEnv, {"use_lstm": True}, "a3c", ("lstm", "categorical", 1.4e-3, True)),
+        (SideEnv, {"use_lstm": True}, "a3c", ("lstm", "categorical", 2.5e-4, True)),
+        (TargetEnv, {"custom_model": "toy_models:TinyModel"}, "a3c", ("custom", "gaussian", 1.4e-3, True)),
+    ],
+)
+def test_the_catalog_decides_network_distribution_rate_and_torch_in_one_place(env, model, algorithm, decided):
+    import gymnasium as gym
+
+    from a3c.catalog import plan_model
+    from a3c.config import resolve_model
+
+    spaces = spaces_of_env(gym.make(env) if isinstance(env, str) else env())
+    plan = plan_model(spaces, resolve_model(model), algorithm)
+    assert (plan.kind, plan.distribution_kind, plan.lr, plan.needs_torch) == decided
+    numpy_classes = {"categorical": "Categorical", "gaussian": "DiagGaussian"}
+    assert type(plan.distribution()).__name__ == numpy_classes[plan.distribution_kind]
+
+
+@pytest.mark.parametrize("env", ["CartPole-v1", "FrozenLake-v1", "a3c-tests/Actions-v0", "Pendulum-v1"])
+@pytest.mark.parametrize("share", [True, False])
+def test_torch_and_numpy_models_are_built_from_the_catalogs_one_layout(env, share):
+    """Every action distribution: torch's named parameters are the catalog's layout, which the numpy
+    model reads (so a flat vector means the same to both)."""
+    import gymnasium as gym
+
+    from a3c.catalog import plan_model
+    from a3c.config import resolve_model
+    from a3c.core.numpy_model import NumpyActorCritic
+    from a3c.models import build_network
+
+    spaces = spaces_of_env(gym.make(env))
+    plan = plan_model(spaces, resolve_model({"fcnet_hiddens": [8, 4], "vf_share_layers": share}))
+    torch_model = build_network(plan)
+    layout = [(name, tuple(p.shape)) for name, p in torch_model.named_parameters()]
+    assert layout == plan.layout() == NumpyActorCritic(plan).layout
+    assert layout[0] == ("trunk.0.weight", (8, spaces.obs_size)) and layout[2][0] == "trunk.2.weight"
+    assert any(name.startswith("value_trunk.") for name, _ in layout) is not share

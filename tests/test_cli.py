@@ -199,6 +199,20 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message):
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+def test_an_environment_that_breaks_during_a_run_is_a_failure_and_the_run_is_saved(tmp_path):
+    run = tmp_path / "run"
+    path = os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])
+    command = [sys.executable, "-m", "a3c.cli", "train", "toy_envs:a3c-tests/Breaks-v0", *FAST, "--iterations", "5"]
+    command += ["--set", "env_config.after=200", "--run-dir", str(run)]
+    out = subprocess.run(
+        command, capture_output=True, text=True, cwd=tmp_path, timeout=300, env={**os.environ, "PYTHONPATH": path}
+    )
+    assert out.returncode == 1, out.stderr  # a run failure, not bad input (2)
+    assert "environment failed:" in out.stderr and "the simulator broke" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert len(read_progress(run)) == 1 and list(run.glob("**/*.safetensors")), "the first iteration was saved"
+
+
 def test_debug_shows_the_traceback(tmp_path):
     out = a3c("train", "CartPol-v0", "--debug", cwd=tmp_path)
     assert out.returncode != 0 and "Traceback" in out.stderr

@@ -7,7 +7,8 @@ import pytest
 from toy_envs import SideEnv
 
 from a3c import DEFAULT_CONFIG, A2CAgent, A3CAgent, ConfigError, EnvError, PPOAgent
-from a3c.config import A3C_SCHEMA, CONV_LR, MLP_LR, default_lr, resolve_config
+from a3c.catalog import CONV_LR, MLP_LR, default_lr
+from a3c.config import A3C_SCHEMA, resolve_config
 
 
 def test_default_config_is_a_dict_the_tutorial_can_copy_and_assign():
@@ -127,7 +128,7 @@ def test_every_named_config_in_examples_is_valid(name):
 
 
 def test_the_value_net_is_separate_for_an_mlp_and_shared_for_conv_nets_and_lstms_by_default():
-    from a3c.config import value_shares_trunk
+    from a3c.catalog import value_shares_trunk
 
     default = DEFAULT_CONFIG["model"]
     assert default["vf_share_layers"] is None

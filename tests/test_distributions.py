@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from a3c.catalog import ModelPlan
 from a3c.core.distributions import make_distribution
 from a3c.core.losses import actor_critic_loss
 from a3c.core.numpy_model import NumpyActorCritic
@@ -78,7 +79,7 @@ def test_numpy_gradient_matches_autograd_for_every_distribution(kind, share_laye
     model = build_model(5, spec, model_config)
     with torch.no_grad():
         model.policy_head.weight.mul_(50)
-    net = NumpyActorCritic.from_spec(5, spec, model_config)
+    net = NumpyActorCritic(ModelPlan.of((5,), spec, model_config))
     net.set_flat_weights(model.get_flat_weights())
     assert net.num_params == model.num_params()
     rng = np.random.default_rng(2)

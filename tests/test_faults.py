@@ -212,9 +212,24 @@ def test_an_environment_that_raises_in_step_is_rebuilt_and_its_episode_dropped(t
 
 
 def test_an_environment_that_fails_on_every_reset_is_a_clear_error(tmp_path):
-    from a3c import EnvError
+    from a3c import EnvError, EnvironmentFailure
 
     trigger = tmp_path / "fail"
     trigger.touch()
-    with pytest.raises(EnvError, match="failed on every reset.*injected reset failure"):
+    with pytest.raises(EnvironmentFailure, match="failed on every reset.*injected reset failure") as raised:
         A3CAgent({**SMALL, "num_workers": 0, "env_config": {"trigger": str(trigger)}}, BrokenResetCartPole)
+    assert not isinstance(raised.value, EnvError), "the environment was built fine: not bad input"
+
+
+def test_an_environment_that_breaks_during_a_run_stops_it_as_a_failure_not_bad_input():
+    """Every step raising (rebuilt after each) is an EnvironmentFailure; the steps before it trained."""
+    from toy_envs import BreaksEnv
+
+    from a3c import EnvError, EnvironmentFailure
+
+    BreaksEnv.steps_in_process = 0
+    agent = A3CAgent({**SMALL, "num_workers": 0, "grads_per_step": 5, "batch_size": 8}, lambda c: BreaksEnv(after=60))
+    assert agent.train().timesteps_this_iter == 40
+    with pytest.raises(EnvironmentFailure, match="failed on every step of a rollout.*the simulator broke") as raised:
+        agent.train()
+    assert not isinstance(raised.value, (EnvError, ValueError))

@@ -4,9 +4,16 @@ import numpy as np
 import pytest
 import torch
 
+from a3c.catalog import ModelPlan
 from a3c.core.losses import actor_critic_loss
-from a3c.core.numpy_model import NumpyActorCritic, layer_shapes
+from a3c.core.numpy_model import NumpyActorCritic
 from a3c.models import build_model
+from a3c.spaces import ActionSpec
+
+
+def mlp_plan(obs_size, num_actions, hiddens, activation="tanh", share_layers=True):
+    model = {"fcnet_hiddens": hiddens, "fcnet_activation": activation, "vf_share_layers": share_layers}
+    return ModelPlan.of((obs_size,), ActionSpec("categorical", (num_actions,)), model)
 
 
 def twin_models(hiddens, activation, share_layers=True, obs_size=5, num_actions=3):
@@ -15,16 +22,17 @@ def twin_models(hiddens, activation, share_layers=True, obs_size=5, num_actions=
     model = build_model(obs_size, num_actions, model_config)
     with torch.no_grad():  # larger heads than the init, so every term of the gradient matters
         model.policy_head.weight.mul_(100)
-    numpy_model = NumpyActorCritic.from_model_config(obs_size, num_actions, model_config)
+    numpy_model = NumpyActorCritic(mlp_plan(obs_size, num_actions, hiddens, activation, share_layers))
     numpy_model.set_flat_weights(model.get_flat_weights())
     return model, numpy_model
 
 
 @pytest.mark.parametrize("share_layers", [True, False])
-def test_layout_matches_torch_parameters(share_layers):
+def test_the_numpy_model_reads_the_torch_models_parameters_in_their_order(share_layers):
     config = {"fcnet_hiddens": [256, 256], "fcnet_activation": "tanh", "vf_share_layers": share_layers}
     model = build_model(4, 2, config)
-    assert layer_shapes(4, 2, [256, 256], share_layers) == [tuple(p.shape) for p in model.parameters()]
+    numpy_model = NumpyActorCritic(mlp_plan(4, 2, [256, 256], "tanh", share_layers))
+    assert numpy_model.layout == [(name, tuple(p.shape)) for name, p in model.named_parameters()]
 
 
 def test_a_separate_value_trunk_doubles_the_trunk_and_says_so():
@@ -93,7 +101,7 @@ def test_loss_gradient_matches_torch_autograd(hiddens, activation, coeffs, share
 
 def test_wrong_number_of_weights_is_an_error():
     with pytest.raises(ValueError, match="expected"):
-        NumpyActorCritic(4, 2, [8]).set_flat_weights(np.zeros(3, dtype=np.float32))
+        NumpyActorCritic(mlp_plan(4, 2, [8])).set_flat_weights(np.zeros(3, dtype=np.float32))
 
 
 def test_sampling_from_log_probs_follows_the_distribution():
@@ -113,7 +121,7 @@ def test_sampling_from_log_probs_follows_the_distribution():
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_the_fused_acting_network_equals_the_two_trunks_after_every_weight_change(hiddens, share_layers, activation):
     """forward() runs both trunks as one block-diagonal network; the loss runs them apart."""
-    numpy_model = NumpyActorCritic(6, 3, hiddens, activation, share_layers)
+    numpy_model = NumpyActorCritic(mlp_plan(6, 3, hiddens, activation, share_layers))
     rng = np.random.default_rng(2)
     for _ in range(3):  # the fused buffers are refilled, not rebuilt, at each set_flat_weights
         numpy_model.set_flat_weights(rng.normal(size=numpy_model.num_params).astype(np.float32))

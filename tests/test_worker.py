@@ -54,6 +54,23 @@ def test_truncated_episode_is_bootstrapped_not_terminated():
     assert rollout.episode_lengths == [3]
 
 
+@pytest.mark.parametrize("envs, vectorize", [(1, False), (3, False), (4, True)])
+def test_episode_stats_count_every_step_once_across_rollouts(envs, vectorize):
+    """One loop for both ways of stepping: every transition lands in exactly one episode's stats or in
+    the episode still running, whether episodes end inside a rollout or run across several."""
+    worker = make_worker(batch_size=7, num_envs_per_worker=envs, vectorize_envs=vectorize)
+    assert (worker.vector_env is not None) == vectorize
+    rewards, lengths, steps = [], [], 0
+    for _ in range(30):
+        rollout = worker.sample()
+        rewards += rollout.episode_rewards
+        lengths += rollout.episode_lengths
+        steps += rollout.num_steps
+    assert rewards == lengths and len(lengths) > 3 and max(lengths) > 7  # CartPole pays 1 a step
+    assert sum(lengths) + worker.running_lengths.sum() == steps
+    assert worker.running_rewards.sum() == worker.running_lengths.sum()
+
+
 def test_sampling_is_reproducible_with_a_seed():
     a, b = make_worker(), make_worker()
     np.testing.assert_array_equal(a.sample().actions, b.sample().actions)

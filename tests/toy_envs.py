@@ -94,6 +94,30 @@ class ActionsEnv(gym.Env):
         return self.obs, reward, False, False, {}
 
 
+class BreaksEnv(gym.Env):
+    """Runs fine for `after` steps in this process, then every step raises (a copy rebuilt after the
+    error breaks too: the count is the process's): a failure at run time, built from a good id and
+    env_config. Episodes of 10 steps, reward 1 a step."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+    steps_in_process = 0
+
+    def __init__(self, after: int = 100):
+        self.after = after
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, dtype=np.float32), {}
+
+    def step(self, action):
+        BreaksEnv.steps_in_process += 1
+        if BreaksEnv.steps_in_process > self.after:
+            raise RuntimeError("the simulator broke")
+        return np.zeros(1, dtype=np.float32), 1.0, False, False, {}
+
+
 # Ids for what needs one (SavedPolicy and `a3c export` rebuild the env by id): "toy_envs:a3c-tests/Side-v0".
 gym.register("a3c-tests/Side-v0", entry_point=SideEnv, max_episode_steps=1)
 gym.register("a3c-tests/Actions-v0", entry_point=ActionsEnv, max_episode_steps=10)
+gym.register("a3c-tests/Breaks-v0", entry_point=BreaksEnv, max_episode_steps=10)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.optim.adam import adam as adam_update
 
+from a3c.catalog import plan_model
 from a3c.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -26,7 +27,7 @@ from a3c.checkpoint import (
     resolve_checkpoint,
     write_checkpoint,
 )
-from a3c.config import ConfigError, Option, default_lr, resolve_config, resolve_model, upgrade_saved_config
+from a3c.config import ConfigError, Option, resolve_config, resolve_model, upgrade_saved_config
 from a3c.envs import EnvSpec, check_env_id, check_spaces, env_name, is_atari, make_env
 from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
@@ -234,14 +235,13 @@ class Agent:
         self.env = env
         self.env_name = env_name(env)
         self._probe_spaces()
+        self.plan = plan_model(self.spaces, self.config["model"], self.algorithm)
         if self.config["lr"] is None:
-            self.config["lr"] = default_lr(self.algorithm, self.spaces.encoder.is_image)
+            self.config["lr"] = self.plan.lr
         if self.config["seed"] is not None:
             torch.manual_seed(self.config["seed"])
         torch.set_num_threads(1)
-        self.model = build_network(  # a custom model is checked here, before any actor starts
-            self.spaces.encoder.shape, self.spaces.action, self.config["model"], self.spaces.encoder.is_image
-        )
+        self.model = build_network(self.plan)  # a custom model is checked here, before any actor starts
         logger.info("%s (%d parameters)", self.model.describe(), self.model.num_params())
         self.learner = Learner(
             self.model,

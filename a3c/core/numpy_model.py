@@ -1,53 +1,25 @@
-"""SharedModel's forward pass and A3C-loss gradient in numpy, on one flat weight vector.
+"""The MLP ActorCritic's forward pass and A3C-loss gradient in numpy, on one flat weight vector.
 
 Why not torch in the workers: for a 16-step rollout, torch's per-call overhead costs more than the
 environment steps, and importing torch costs each worker process 2 s and 200 MB, which with 16
 workers on 2 cores is most of the start-up time. The math here is checked against torch autograd
-in tests/test_numpy_model.py. The flat layout is torch's `parameters()` order: for each trunk
-layer weight [out, in] then bias (the policy trunk, then the value trunk when the two do not share
-layers), then the policy head, then the value head, then (Gaussian actions only) the log-std.
-The policy head's outputs are the action distribution's parameters (a3c.core.distributions).
+in tests/test_numpy_model.py. The flat layout is a3c.catalog's `ModelPlan.layout()`, the one the
+torch model is built from and checked against: for each trunk layer weight [out, in] then bias (the
+policy trunk, then the value trunk when the two do not share layers), then the policy head, then
+the value head, then (Gaussian actions only) the log-std. The policy head's outputs are the action
+distribution's parameters (a3c.core.distributions).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from a3c.config import value_shares_trunk
-from a3c.core.distributions import Categorical, Distribution, log_softmax, make_distribution, sample_from_log_probs
-from a3c.spaces import ActionSpec
+from a3c.catalog import ModelPlan
+from a3c.core.distributions import log_softmax, sample_from_log_probs
 
-__all__ = ["NumpyActorCritic", "LossAndGrad", "layer_shapes", "log_softmax", "sample_from_log_probs"]
-
-
-def layer_shapes(
-    obs_size: int, num_actions: int, hiddens: list[int], share_layers: bool = True, log_std_size: int = 0
-) -> list[tuple[int, ...]]:
-    """Parameter shapes of the torch MLP ActorCritic, in `parameters()` order (num_actions: head outputs)."""
-    trunk: list[tuple[int, ...]] = []
-    width = obs_size
-    for hidden in hiddens:
-        trunk += [(hidden, width), (hidden,)]
-        width = hidden
-    trunks = trunk if share_layers else trunk + trunk
-    extra = [(log_std_size,)] if log_std_size else []
-    return trunks + [(num_actions, width), (num_actions,), (1, width), (1,)] + extra
-
-
-def network_options(model: dict[str, Any]) -> dict[str, Any]:
-    """The network arguments a config's `model` dict gives (an MLP: no images, no LSTM)."""
-    return {
-        "hiddens": list(model["fcnet_hiddens"]),
-        "activation": model["fcnet_activation"],
-        "share_layers": value_shares_trunk(model),
-    }
-
-
-def num_params(shapes: list[tuple[int, ...]]) -> int:
-    return sum(int(np.prod(s)) for s in shapes)
+__all__ = ["NumpyActorCritic", "LossAndGrad", "log_softmax", "sample_from_log_probs"]
 
 
 @dataclass
@@ -61,29 +33,20 @@ class LossAndGrad:
 
 
 class NumpyActorCritic:
-    """Forward pass and loss gradient of the MLP ActorCritic, with weights as views into one flat vector.
+    """Forward pass and loss gradient of the MLP ActorCritic a plan describes (a3c.catalog), with
+    weights as views into one flat vector; the plan's distribution reads the policy head's outputs."""
 
-    `distribution` (default: categorical over `num_actions`) reads the policy head's outputs.
-    """
-
-    def __init__(
-        self,
-        obs_size: int,
-        num_actions: int,
-        hiddens: list[int],
-        activation: str = "tanh",
-        share_layers: bool = True,
-        distribution: Distribution | None = None,
-    ):
-        if activation not in ("tanh", "relu"):
-            raise ValueError(f"activation must be 'tanh' or 'relu', got {activation!r}")
-        self.activation = activation
-        self.depth = len(hiddens)
-        self.share_layers = share_layers
-        self.distribution = distribution or Categorical(num_actions)
-        self.log_std_size = num_actions if self.distribution.num_extra else 0
-        self.shapes = layer_shapes(obs_size, num_actions, hiddens, share_layers, self.log_std_size)
-        self.num_params = num_params(self.shapes)
+    def __init__(self, plan: ModelPlan):
+        if plan.activation not in ("tanh", "relu"):
+            raise ValueError(f"activation must be 'tanh' or 'relu', got {plan.activation!r}")
+        self.activation = plan.activation
+        self.depth = len(plan.hiddens)
+        self.share_layers = plan.share_layers
+        self.distribution = plan.distribution()
+        self.log_std_size = plan.log_std_size
+        self.layout = plan.layout()
+        self.shapes = [shape for _, shape in self.layout]
+        self.num_params = sum(int(np.prod(shape)) for shape in self.shapes)
         # (start, end, shape) of each weight and bias in the flat vector: computed once, since
         # set_flat_weights runs at every task and np.prod per shape cost more than the views.
         self._spans, offset = [], 0
@@ -94,14 +57,6 @@ class NumpyActorCritic:
         self._log_std_start = offset
         self._fused: list[tuple[np.ndarray, np.ndarray]] | None = None
         self.set_flat_weights(np.zeros(self.num_params, dtype=np.float32))
-
-    @classmethod
-    def from_model_config(cls, obs_size: int, num_actions: int, model: dict[str, Any]) -> NumpyActorCritic:
-        return cls(obs_size, num_actions, **network_options(model))
-
-    @classmethod
-    def from_spec(cls, obs_size: int, action: ActionSpec, model: dict[str, Any]) -> NumpyActorCritic:
-        return cls(obs_size, action.param_size, **network_options(model), distribution=make_distribution(action))
 
     def set_flat_weights(self, flat: np.ndarray) -> None:
         if flat.shape != (self.num_params,):
