@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # lr None picks a rate by network: a3c.catalog decides it (with the measurements behind its rates);
-# imported for the lr option's help text, and default_lr for callers of a3c.config.default_lr.
+# imported for the lr option's help text.
 from a3c.catalog import CONV_LR, MLP_LR
-from a3c.catalog import default_lr as default_lr
 
 
 class ConfigError(ValueError):

@@ -27,7 +27,8 @@ import numpy as np
 
 import a3c  # noqa: F401 - sets Ray's inline object size before Ray starts
 from a3c.agents.base import Learner
-from a3c.config import A3C_SCHEMA, default_envs_per_worker, default_lr, resolve_config
+from a3c.catalog import default_lr
+from a3c.config import A3C_SCHEMA, default_envs_per_worker, resolve_config
 from a3c.worker import RolloutWorker
 
 # Hidden sizes giving about 10k, 70k, 700k and 1.7M parameters on CartPole (4 inputs, 2 actions).

@@ -48,6 +48,9 @@ EXTRA_PUBLIC_API = (
     "a3c.errors.TrainingError",
     "a3c.errors.WorkerFailureError",
     "a3c.errors.ClusterConnectionError",
+    "a3c.catalog.ModelPlan",
+    "a3c.catalog.plan_model",
+    "a3c.catalog.default_lr",
 )
 
 
