@@ -44,7 +44,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check a3c tests examples benchmarks docs/_hooks
 
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2  # two test processes: most tests wait on Ray and subprocesses, not the CPU
 
 # The documentation site (mkdocs.yml; MkDocs Material + mkdocstrings) into site/, in strict mode: a
 # broken link or anchor, a missing page or a public name without a docstring fails the build.

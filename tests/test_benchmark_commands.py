@@ -80,7 +80,7 @@ def test_a_suite_row_with_ours_and_sb3_writes_run_directories_the_tools_read(tmp
     `a3c train` writes, and dead_units reads our run's checkpoint (a ReLU net, through --override)."""
     run_module(
         "benchmarks", "suite", "defaults", "--rows", "CartPole-v1", "--entrants", "a3c", "sb3_ppo_zoo",
-        "--seeds", "1", "--cap-scale", "0.2", "--override", '{"model": {"fcnet_activation": "relu"}}',
+        "--seeds", "1", "--cap-scale", "0.04", "--override", '{"model": {"fcnet_activation": "relu"}}',
         "--out", tmp_path / "suite.json", "--runs-dir", tmp_path / "runs",
     )  # fmt: skip
     data = json.loads((tmp_path / "suite.json").read_text())
