@@ -99,6 +99,14 @@ MODEL_SCHEMA: dict[str, Option] = {
         "conv stack for image observations (None: the A3C paper's for 42+ pixels, 3x3 stride 1 below)",
         True,
     ),
+    "conv_activation": Option(
+        "relu",
+        (str,),
+        lambda v: v in ("relu", "elu"),
+        "'relu' or 'elu'",
+        "activation of the conv stack and the dense layers after it (image observations); 'elu' cannot die "
+        "as a relu unit can (RLlib's key)",
+    ),
     "conv_fc_hiddens": Option(
         [256],
         (list, tuple),

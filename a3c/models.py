@@ -23,7 +23,7 @@ from torch.distributions import Bernoulli, Categorical, Normal
 from a3c.catalog import Dense, ModelPlan
 from a3c.spaces import ActionSpec
 
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -130,12 +130,12 @@ class ActorCritic(PolicyNetwork):
         layers: list[nn.Module] = []
         channels, height, width = self.obs_shape
         for out, kernel, stride in self.conv_filters:
-            layers += [_init(nn.Conv2d(channels, out, kernel, stride), np.sqrt(2)), nn.ReLU()]
+            layers += [_init(nn.Conv2d(channels, out, kernel, stride), np.sqrt(2)), ACTIVATIONS[self.activation]()]
             channels, height, width = out, (height - kernel) // stride + 1, (width - kernel) // stride + 1
         if height < 1 or width < 1:
             raise ValueError(f"conv_filters {self.conv_filters} shrink a {self.obs_shape} image to nothing")
         flat = channels * height * width
-        dense, size = _mlp(plan.dense_layers(prefix, flat), flat, "relu")
+        dense, size = _mlp(plan.dense_layers(prefix, flat), flat, self.activation)
         return nn.Sequential(*layers, nn.Flatten(), *dense), size
 
     def forward(
@@ -185,7 +185,7 @@ class ActorCritic(PolicyNetwork):
         tanh, separate value network`)."""
         separate = "" if self.share_layers else ", separate value network"
         if self.is_image:
-            text = f"Constructing conv {self.conv_filters} + fcnet {self.hiddens} relu{separate}"
+            text = f"Constructing conv {self.conv_filters} + fcnet {self.hiddens} {self.activation}{separate}"
         else:
             text = f"Constructing fcnet {self.hiddens} {self.activation}{separate}"
         return text + (f" + lstm {self.lstm.hidden_size}" if self.lstm is not None else "")

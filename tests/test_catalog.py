@@ -161,3 +161,18 @@ def test_torch_and_numpy_models_are_built_from_the_catalogs_one_layout(env, shar
     assert layout == plan.layout() == NumpyActorCritic(plan).layout
     assert layout[0] == ("trunk.0.weight", (8, spaces.obs_size)) and layout[2][0] == "trunk.2.weight"
     assert any(name.startswith("value_trunk.") for name, _ in layout) is not share
+
+
+@pytest.mark.parametrize("activation, module", [("relu", "ReLU"), ("elu", "ELU")])
+def test_conv_activation_sets_every_nonlinearity_of_an_image_network(activation, module):
+    """`conv_activation` reaches the conv stack and the dense layers after it (an ELU unit keeps a
+    gradient where a ReLU unit has none), and the construction line names it."""
+    from a3c.catalog import plan_model
+    from a3c.config import resolve_model
+    from a3c.models import build_network
+
+    plan = plan_model(spaces_of_env(SideEnv()), resolve_model({"conv_activation": activation}))
+    net = build_network(plan)
+    nonlinear = {type(m).__name__ for m in net.modules() if type(m).__name__ in ("ReLU", "ELU", "Tanh")}
+    assert nonlinear == {module}
+    assert f"] {activation}" in net.describe()
