@@ -209,6 +209,7 @@ def measure_tutorial(size: str, seeds: list[int]) -> dict[str, Any]:
 
 
 def floor_ms(report: dict[str, Any]) -> float | None:
+    """Ray's floor per round trip (ms, the median run), None where the floor was not measured."""
     floor = report.get("floor")
     return statistics.median(floor["runs_s"]) / floor["round_trips"] * 1e3 if floor else None
 
@@ -340,10 +341,9 @@ def ratios(data: dict[str, Any]) -> dict[str, Any]:
     out["oversubscription_ratio"] = ratio(sixteen[0] if sixteen else None, max(fewer) if fewer else None)
     tutorial = data.get("tutorial", {}).get("runs", [])
     out["tutorial_wall_s"] = statistics.median([r["wall_s"] for r in tutorial]) if tutorial else None
-    floor = data.get("floor")
-    if floor and tutorial:
-        per_gradient = statistics.median([r["train_s"] / r["gradients"] for r in tutorial])
-        out["tutorial_to_floor_ratio"] = ratio(per_gradient, statistics.median(floor["runs_s"]) / floor["round_trips"])
+    if tutorial:
+        per_gradient_ms = statistics.median([r["train_s"] / r["gradients"] for r in tutorial]) * 1e3
+        out["tutorial_to_floor_ratio"] = ratio(per_gradient_ms, floor_ms(data))
     out["pong_fraction_of_two_cores"] = (data.get("pong") or {}).get("fraction")
     return out
 
