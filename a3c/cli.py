@@ -60,7 +60,6 @@ class UsageError(ValueError):
 
 
 BAD_INPUT = (UsageError, ConfigError, EnvError, CheckpointError, RunDirectoryError, ExportError)
-FAILURES = RUN_FAILURES  # exit status 1; the run was saved first (a3c.run)
 
 
 def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
@@ -73,7 +72,7 @@ def _run_guarded(debug: bool, action: Callable[[], None]) -> None:
             raise
         console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    except FAILURES as error:
+    except RUN_FAILURES as error:  # exit status 1; the run was saved first (a3c.run)
         if debug:
             raise
         what = "environment failed" if isinstance(error, EnvironmentFailure) else "training stopped"
@@ -422,7 +421,7 @@ def _train_loop(run: Any) -> None:
     try:
         with display:
             outcome = run.run()
-    except FAILURES:
+    except RUN_FAILURES:
         console.print(
             f"saved {run.last_checkpoint} before stopping; resume with: a3c train --resume {directory}", soft_wrap=True
         )

@@ -53,7 +53,6 @@ __all__ = [
 ]
 
 RUN_FILE = "run.json"
-FAILURES = RUN_FAILURES
 
 
 def reached_target(episode_reward_mean: float, episodes_total: int, target: float | None) -> bool:
@@ -452,7 +451,7 @@ class Run:
             try:
                 while reason is None and not self.interrupted.is_set():
                     _, reason = self.step()
-            except FAILURES:
+            except RUN_FAILURES:
                 self.save()  # nothing learned so far is lost
                 self.close()
                 raise
