@@ -4,6 +4,7 @@
     python -m benchmarks suite defaults                        # make suite: 5 environments x 7-8 entrants x 3 seeds
     python -m benchmarks suite pong                            # make suite-pong: A3C against SB3 (zoo) on ALE/Pong-v5
     python -m benchmarks suite ablation --rows Pendulum-v1 --entrants defaults "entropy 0.01" --seeds 2
+    python -m benchmarks suite pong --seeds 3 --resume        # pick up where an interrupted run stopped
     python -m benchmarks speed                                 # make bench: limit, floor, throughput, tutorial, pong
     python -m benchmarks speed --sections floor tutorial       # the tutorial against Ray's own floor
     python -m benchmarks report benchmarks/results/suite_defaults.json   # rewrite a finished run's Markdown
@@ -30,6 +31,7 @@ from benchmarks.suites import (
     load_suite,
     missing_extra,
     random_policy_mean,
+    recorded_runs,
     run_row,
     suite_names,
 )
@@ -68,7 +70,17 @@ def parser() -> argparse.ArgumentParser:
         "--override", type=json.loads, default={}, help="JSON config keys over every one of our entrants' config"
     )
     suite.add_argument("--out", type=Path, help="JSON path (default benchmarks/results/suite_NAME.json)")
-    suite.add_argument("--runs-dir", type=Path, help="where the run directories go (default benchmarks/results/runs/)")
+    suite.add_argument(
+        "--runs-dir",
+        type=Path,
+        help="where the run directories go (default benchmarks/results/runs/NAME-TIME; --resume: the earlier ones)",
+    )
+    suite.add_argument(
+        "--resume",
+        action="store_true",
+        help="pick up a suite run that stopped: the runs recorded in the JSON at --out are kept, the rest run "
+        "(one that was cut off starts over); the caps, override and agent must be the same",
+    )
     suite.add_argument("--random-baselines", action="store_true", help="print each row's random-policy score, no runs")
 
     bench = commands.add_parser("speed", help="the throughput sections")
@@ -127,8 +139,15 @@ def run_suite(args: argparse.Namespace) -> None:
         after_solve = None
     suite = Suite(suite.name, suite.description, tuple(seeds), after_solve, suite.ratio_entrant, suite.entrants, ())
     out = args.out or RESULTS / f"suite_{suite.name}.json"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    runs_dir = args.runs_dir or RESULTS / "runs" / f"{suite.name}-{stamp}"
+    settings = {"cap_scale": args.cap_scale, "override": args.override, "agent": args.agent, "after_solve": after_solve}
+    recorded: dict = {}
+    if args.resume:
+        earlier = earlier_report(out, settings)
+        recorded, runs_dir = recorded_runs(earlier), Path(earlier["runs_dir"])
+        print(f"resuming {out}: {len(recorded)} run(s) recorded, in {runs_dir}", flush=True)
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        runs_dir = args.runs_dir or RESULTS / "runs" / f"{suite.name}-{stamp}"
     problems = {r.env_id: missing_extra(r.env_id) for r in rows}
     rows = [r for r in rows if problems[r.env_id] is None]
     no_sb3 = missing_sb3()
@@ -136,9 +155,18 @@ def run_suite(args: argparse.Namespace) -> None:
     for problem in skipped:
         print(f"skipping {problem}", flush=True)
     start_ray()
-    data = report.new_report("suite", suite=suite.name, seeds=seeds, skipped=skipped, rows=[])
+    data = report.new_report("suite", suite=suite.name, seeds=seeds, skipped=skipped, rows=[], settings=settings)
+    if args.resume:  # rows and seeds this call leaves out stay in the report
+        data.update(rows=earlier["rows"], seeds=sorted({*earlier["seeds"], *seeds}))
     data.update(ratio_entrant=suite.ratio_entrant, runs_dir=str(runs_dir))
     started = time.perf_counter()
+
+    def record(result: dict) -> None:
+        """Write the report with this row's result so far (after every run: an interruption keeps the rest)."""
+        data["rows"] = [r for r in data["rows"] if r["env_id"] != result["env_id"]] + [result]
+        data["total_wall_s"] = time.perf_counter() - started
+        report.write_suite(data, out)
+
     for row in rows:
         entrants = [
             customized(e, args.agent, args.override)
@@ -150,15 +178,29 @@ def run_suite(args: argparse.Namespace) -> None:
             f"({time.perf_counter() - started:.0f} s into the run)",
             flush=True,
         )
-        result = run_row(suite, row, entrants, seeds, runs_dir, args.cap_scale)
-        data["rows"].append(result)
-        data["total_wall_s"] = time.perf_counter() - started
-        report.write_suite(data, out)
+        kept = {(name, seed): run for (env_id, name, seed), run in recorded.items() if env_id == row.env_id}
+        result = run_row(suite, row, entrants, seeds, runs_dir, args.cap_scale, kept, record)
+        record(result)
         print("\n" + report.row_table(result), flush=True)
     report.write_suite(data, out)
     for line in [report.ratio_line(r["env_id"], r["target"]) for r in data["rows"] if r.get("target")]:
         print(line)
     print(f"Wrote {out.with_suffix('.json')} and {out.with_suffix('.md')} in {time.perf_counter() - started:.0f} s")
+
+
+def earlier_report(out: Path, settings: dict) -> dict:
+    """The report `--resume` continues, checked to have been run with the same settings."""
+    path = out.with_suffix(".json")
+    if not path.is_file():
+        sys.exit(f"nothing to resume: no {path} (run the same command without --resume first)")
+    earlier = json.loads(path.read_text())
+    if "settings" not in earlier:
+        sys.exit(f"{path} was written before --resume existed (no settings recorded): run without --resume")
+    differ = {k: (earlier["settings"].get(k), v) for k, v in settings.items() if earlier["settings"].get(k) != v}
+    if differ:
+        said = "; ".join(f"{k}: {was!r} then, {now!r} now" for k, (was, now) in differ.items())
+        sys.exit(f"cannot resume {path} with other settings ({said}); use another --out")
+    return earlier
 
 
 def run_speed(args: argparse.Namespace) -> None:

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -269,25 +271,53 @@ def run_entrant(entrant: Entrant, row: Row, seed: int, stop: list[StopRule], run
 
 
 def run_row(
-    suite: Suite, row: Row, entrants: list[Entrant], seeds: list[int], runs_dir: Path, cap_scale: float = 1.0
+    suite: Suite,
+    row: Row,
+    entrants: list[Entrant],
+    seeds: list[int],
+    runs_dir: Path,
+    cap_scale: float = 1.0,
+    recorded: dict[tuple[str, int], dict[str, Any]] | None = None,
+    on_run: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Every entrant x seed on one row, interleaved (run_order); the row's result for the report."""
+    """Every entrant x seed on one row, interleaved (run_order); the row's result for the report.
+
+    `recorded`: runs of an earlier, interrupted suite run by (entrant, seed), kept as they are (`--resume`);
+    `on_run` is given the row's result so far after each run, so a long suite loses at most the run it is in.
+    """
     from benchmarks.report import fmt
 
     by_name = {e.name: e for e in entrants}
+    order = run_order(list(by_name), seeds)
     runs: dict[str, list[dict[str, Any]]] = {e.name: [] for e in entrants}
-    for name, seed in run_order(list(by_name), seeds):
-        stop = stop_rules(row, suite.after_solve, cap_scale)
-        result = run_entrant(by_name[name], row, seed, stop, run_dir_for(runs_dir, row.env_id, name, seed))
+    for (name, seed), result in (recorded or {}).items():  # recorded runs this call does not ask for stay
+        if (name, seed) not in order:
+            runs.setdefault(name, []).append(result)
+    for name, seed in order:
+        if recorded and (name, seed) in recorded:
+            result = recorded[(name, seed)]
+            print(f"  {row.env_id} {name} seed {seed}: recorded earlier, kept ({result['wall_s']:.0f} s)", flush=True)
+        else:
+            run_dir = run_dir_for(runs_dir, row.env_id, name, seed)
+            if run_dir.exists():  # an interrupted run: its clock started long ago, so it starts over
+                shutil.rmtree(run_dir)
+            result = run_entrant(by_name[name], row, seed, stop_rules(row, suite.after_solve, cap_scale), run_dir)
+            failed = f" FAILED: {result['error']}" if result["error"] else ""
+            print(
+                f"  {row.env_id} {name} seed {seed}: threshold at {fmt(result['solved_s'], 1, ' s')}, "
+                f"final {fmt(result['final_reward'])}, best {fmt(result['best_reward'])}, "
+                f"{result['env_steps']:,} steps in {result['wall_s']:.0f} s{failed}",
+                flush=True,
+            )
         runs[name].append(result)
-        failed = f" FAILED: {result['error']}" if result["error"] else ""
-        print(
-            f"  {row.env_id} {name} seed {seed}: threshold at {fmt(result['solved_s'], 1, ' s')}, "
-            f"final {fmt(result['final_reward'])}, best {fmt(result['best_reward'])}, "
-            f"{result['env_steps']:,} steps in {result['wall_s']:.0f} s{failed}",
-            flush=True,
-        )
-    summaries = {name: summarize(sorted(r, key=lambda x: x["seed"])) for name, r in runs.items()}
+        if on_run is not None:
+            on_run(row_result(suite, row, runs, cap_scale))
+    return row_result(suite, row, runs, cap_scale)
+
+
+def row_result(suite: Suite, row: Row, runs: dict[str, list[dict[str, Any]]], cap_scale: float = 1.0) -> dict[str, Any]:
+    """A row's entry in the report from the runs it has so far."""
+    summaries = {name: summarize(sorted(r, key=lambda x: x["seed"])) for name, r in runs.items() if r}
     return {
         "env_id": row.env_id,
         "threshold": row.threshold,
@@ -299,6 +329,16 @@ def run_row(
         "after_solve": suite.after_solve,
         "entrants": summaries,
         "target": target_ratio(summaries, suite.ratio_entrant) if row.threshold is not None else None,
+    }
+
+
+def recorded_runs(report: dict[str, Any]) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """The finished runs of a suite report by (env id, entrant, seed): what `--resume` keeps."""
+    return {
+        (row["env_id"], name, run["seed"]): run
+        for row in report.get("rows", [])
+        for name, summary in row["entrants"].items()
+        for run in summary["runs"]
     }
 
 

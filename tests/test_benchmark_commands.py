@@ -92,6 +92,28 @@ def test_a_suite_row_with_ours_and_sb3_writes_run_directories_the_tools_read(tmp
         assert {"config.json", "progress.csv", "result.json"} <= {p.name for p in run_dir.iterdir()}
     assert "dead, ReLU 1" in run_module("benchmarks.tools.dead_units", ours, "--steps", "40")
 
+    # --resume keeps what is recorded and runs only what is missing (here: seed 1 of ours)
+    (ours / "progress.csv").unlink()  # had it run again, its own progress would be rewritten
+    resumed = run_module(
+        "benchmarks", "suite", "defaults", "--rows", "CartPole-v1", "--entrants", "a3c", "--seed-list", "0,1",
+        "--cap-scale", "0.04", "--override", '{"model": {"fcnet_activation": "relu"}}',
+        "--out", tmp_path / "suite.json", "--resume",
+    )  # fmt: skip
+    assert resumed.count("recorded earlier, kept") == 1 and "a3c seed 1: threshold" in resumed, resumed
+    again = json.loads((tmp_path / "suite.json").read_text())
+    assert [r["seed"] for r in again["rows"][0]["entrants"]["a3c"]["runs"]] == [0, 1]
+    assert again["rows"][0]["entrants"]["sb3_ppo_zoo"] == runs["sb3_ppo_zoo"]  # not asked for, not lost
+    assert not (ours / "progress.csv").exists() and (tmp_path / "runs" / "CartPole-v1" / "a3c_seed1").is_dir()
+
+
+def test_resume_refuses_other_settings_or_nothing_to_resume(tmp_path):
+    args = ["suite", "tutorial", "--out", str(tmp_path / "suite.json"), "--resume"]
+    with pytest.raises(SystemExit, match="nothing to resume"):
+        cli.main(args)
+    (tmp_path / "suite.json").write_text(json.dumps({"settings": {"cap_scale": 1.0, "override": {}}, "rows": []}))
+    with pytest.raises(SystemExit, match=r"cap_scale: 1.0 then, 0.5 now.*another --out"):
+        cli.main([*args, "--cap-scale", "0.5"])
+
 
 @pytest.mark.parametrize(
     "args",
