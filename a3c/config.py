@@ -100,12 +100,12 @@ MODEL_SCHEMA: dict[str, Option] = {
         True,
     ),
     "conv_activation": Option(
-        "relu",
+        "elu",
         (str,),
         lambda v: v in ("relu", "elu"),
         "'relu' or 'elu'",
         "activation of the conv stack and the dense layers after it (image observations); 'elu' cannot die "
-        "as a relu unit can (RLlib's key)",
+        "as a relu unit can, and is what the A3C Atari anchors use (RLlib's key)",
     ),
     "conv_fc_hiddens": Option(
         [256],
@@ -397,7 +397,7 @@ def resolve_model(model: Mapping[str, Any]) -> dict[str, Any]:
 # Keys a checkpoint's config may lack because it was written before they existed, with the behaviour
 # the run had then (their defaults later changed): restoring it must not switch them on.
 LEGACY_DEFAULTS: dict[str, Any] = {"normalize_rewards": False}
-LEGACY_MODEL_DEFAULTS: dict[str, Any] = {"vf_share_layers": True}
+LEGACY_MODEL_DEFAULTS: dict[str, Any] = {"vf_share_layers": True, "conv_activation": "relu"}
 
 
 def upgrade_saved_config(config: Mapping[str, Any]) -> dict[str, Any]:

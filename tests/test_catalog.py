@@ -176,3 +176,13 @@ def test_conv_activation_sets_every_nonlinearity_of_an_image_network(activation,
     nonlinear = {type(m).__name__ for m in net.modules() if type(m).__name__ in ("ReLU", "ELU", "Tanh")}
     assert nonlinear == {module}
     assert f"] {activation}" in net.describe()
+
+
+def test_image_networks_default_to_elu_and_a_checkpoint_from_before_keeps_relu():
+    """ELU is the default for images (BENCHMARKS, "Pong levers"); a checkpoint written before the key
+    existed was a ReLU network and restores as one."""
+    from a3c.config import resolve_model, upgrade_saved_config
+
+    assert resolve_model({})["conv_activation"] == "elu"
+    assert upgrade_saved_config({"model": {"conv_filters": None}})["model"]["conv_activation"] == "relu"
+    assert upgrade_saved_config({"model": {"conv_activation": "elu"}})["model"]["conv_activation"] == "elu"
