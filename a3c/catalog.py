@@ -162,7 +162,7 @@ class ModelPlan:
     def activation(self) -> str:
         """The trunk's activation: `fcnet_activation` for an MLP; `conv_activation` for a conv stack and
         the dense layers after it."""
-        return self.model["fcnet_activation"] if not self.is_image else self.model.get("conv_activation", "elu")
+        return self.model["fcnet_activation"] if not self.is_image else self.model["conv_activation"]
 
     @property
     def conv_filters(self) -> list[list[int]] | None:

@@ -79,7 +79,7 @@ def parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="pick up a suite run that stopped: the runs recorded in the JSON at --out are kept, the rest run "
-        "(one that was cut off starts over); the caps, override and agent must be the same",
+        "(one that was cut off or failed runs again); the caps, override and agent must be the same",
     )
     suite.add_argument("--random-baselines", action="store_true", help="print each row's random-policy score, no runs")
 

@@ -282,7 +282,8 @@ def run_row(
 ) -> dict[str, Any]:
     """Every entrant x seed on one row, interleaved (run_order); the row's result for the report.
 
-    `recorded`: runs of an earlier, interrupted suite run by (entrant, seed), kept as they are (`--resume`);
+    `recorded`: runs of an earlier, interrupted suite run by (entrant, seed), kept as they are (`--resume`),
+    except a failed one this call asks for, which runs again;
     `on_run` is given the row's result so far after each run, so a long suite loses at most the run it is in.
     """
     from benchmarks.report import fmt
@@ -294,10 +295,13 @@ def run_row(
         if (name, seed) not in order:
             runs.setdefault(name, []).append(result)
     for name, seed in order:
-        if recorded and (name, seed) in recorded:
-            result = recorded[(name, seed)]
+        earlier = (recorded or {}).get((name, seed))
+        if earlier is not None and not earlier.get("error"):
+            result = earlier
             print(f"  {row.env_id} {name} seed {seed}: recorded earlier, kept ({result['wall_s']:.0f} s)", flush=True)
         else:
+            if earlier is not None:
+                print(f"  {row.env_id} {name} seed {seed}: failed earlier ({earlier['error']}), runs again", flush=True)
             run_dir = run_dir_for(runs_dir, row.env_id, name, seed)
             if run_dir.exists():  # an interrupted run: its clock started long ago, so it starts over
                 shutil.rmtree(run_dir)

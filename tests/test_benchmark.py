@@ -23,6 +23,7 @@ from benchmarks.suites import (
     load_suite,
     outcome,
     run_order,
+    run_row,
     stop_rules,
     suite_names,
     summarize,
@@ -153,6 +154,29 @@ def test_outcome_reaches_the_threshold_only_with_100_episodes_and_flags_a_collap
     nothing = outcome(curve([(3, math.nan)], episodes=0), row)
     assert nothing["final_reward"] is None and nothing["solved_s"] is None and nothing["collapsed"] is None
     assert outcome([], row)["env_steps"] == 0  # a run that failed before its first row
+
+
+class TrainsNothing:
+    """An entrant whose training only records the seeds it was asked to train: what --resume reruns."""
+
+    name = "a3c"
+
+    def __init__(self):
+        self.trained: list[int] = []
+
+    def train(self, env_id, seed, stop, run_dir):
+        self.trained.append(seed)
+
+
+def test_resume_keeps_finished_runs_and_reruns_a_failed_one(tmp_path):
+    suite = load_suite("defaults")
+    row = suite.rows[0]
+    finished = {"seed": 0, **outcome(curve([(1.0, 10.0)]), row), "error": None, "run_dir": "x", "curve": []}
+    failed = {**finished, "seed": 1, "error": "RuntimeError: the node died"}
+    entrant = TrainsNothing()
+    result = run_row(suite, row, [entrant], [0, 1], tmp_path, recorded={("a3c", 0): finished, ("a3c", 1): failed})
+    assert entrant.trained == [1]
+    assert [(r["seed"], r["error"]) for r in result["entrants"]["a3c"]["runs"]] == [(0, None), (1, None)]
 
 
 def test_run_order_is_seed_major_with_the_entrants_rotated():
