@@ -228,7 +228,22 @@ COMMON_SCHEMA: dict[str, Option] = {
         (bool,),
         None,
         "True or False",
-        "Atari ids: no-op starts, frame skip 4 with max-pooling, 84x84 grayscale, 4 stacked frames",
+        "Atari ids: no-op starts, frame skip 4 with max-pooling, grayscale frames (atari_screen_size), "
+        "stacked (atari_frame_stack)",
+    ),
+    "atari_screen_size": Option(
+        84,
+        (int,),
+        lambda v: v >= 8,
+        "an int >= 8",
+        "Atari frames are resized to this many pixels square (84: Mnih et al.; 42: the A3C LSTM anchors)",
+    ),
+    "atari_frame_stack": Option(
+        4,
+        (int,),
+        _positive,
+        "an int >= 1",
+        "this many of the last Atari frames stacked as one observation (1 with use_lstm: the anchors' input)",
     ),
     "clip_rewards": Option(
         None,

@@ -6,7 +6,8 @@ import difflib
 import importlib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -23,6 +24,30 @@ FAMILY_OF_ENTRY_POINT = {"ale_py": "atari", "gymnasium.envs.box2d": "box2d", "gy
 class EnvError(ValueError):
     """The environment cannot be built, or its spaces are not ones the agents support: bad input. An
     environment that was built but fails while it runs is an a3c.errors.EnvironmentFailure."""
+
+
+@dataclass(frozen=True)
+class AtariFrames:
+    """What the Atari preprocessing hands the network: square grayscale frames of `screen_size` pixels,
+    the last `frame_stack` of them stacked. The standard (Mnih et al.) is 84 and 4; the A3C LSTM
+    anchors (universe-starter-agent, RLlib's pong-a3c) feed one 42x42 frame to a recurrent policy."""
+
+    screen_size: int = 84
+    frame_stack: int = 4
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> AtariFrames | None:
+        """The preprocessing a config asks for; None when `atari_preprocessing` is off (raw frames)."""
+        if not config.get("atari_preprocessing", True):
+            return None
+        return cls(config.get("atari_screen_size", cls.screen_size), config.get("atari_frame_stack", cls.frame_stack))
+
+    def describe(self) -> str:
+        stacked = "one frame" if self.frame_stack == 1 else f"{self.frame_stack} stacked frames"
+        return f"{self.screen_size}x{self.screen_size} grayscale, {stacked}"
+
+
+STANDARD_ATARI = AtariFrames()
 
 
 def install_hint(extra: str) -> str:
@@ -87,18 +112,20 @@ def check_env_id(env_id: str) -> str:
     raise EnvError(f"unknown gymnasium environment '{name}'{hint}")
 
 
-def make_env(env: EnvSpec, env_config: dict[str, Any] | None = None, atari_preprocessing: bool = True) -> gym.Env:
+def make_env(
+    env: EnvSpec, env_config: dict[str, Any] | None = None, atari: AtariFrames | None = STANDARD_ATARI
+) -> gym.Env:
     """Build one environment: a registered id (env_config as make() kwargs) or a callable(env_config).
 
-    An Atari id gets the standard preprocessing from gymnasium's own wrappers unless
-    `atari_preprocessing` is off (see `wrap_atari`).
+    An Atari id gets the preprocessing `atari` describes from gymnasium's own wrappers (see
+    `wrap_atari`); None: raw frames.
     """
     env_config = dict(env_config or {})
     if isinstance(env, str):
         env = check_env_id(env)
         # _load_atari also when ale_py was imported elsewhere: it quiets the ALE banner
-        atari = is_atari(env) and _load_atari() and atari_preprocessing
-        if atari:
+        preprocess = atari is not None and is_atari(env) and _load_atari()
+        if preprocess:
             env_config.setdefault("frameskip", 1)  # AtariPreprocessing skips (and max-pools) frames itself
         if str(gym.spec(env).entry_point).startswith("gymnasium.envs.mujoco"):
             _route_mujoco_warnings()
@@ -111,10 +138,10 @@ def make_env(env: EnvSpec, env_config: dict[str, Any] | None = None, atari_prepr
                 raise EnvError(f"cannot build '{env}' with env_config {env_config}: {error}") from None
             except (gym.error.DependencyNotInstalled, ImportError) as error:
                 raise EnvError(f"'{env}' needs a package that is not installed: {_missing_hint(env, error)}") from None
-        if not atari:
+        if not preprocess:
             return built
         try:
-            return wrap_atari(built)
+            return wrap_atari(built, atari)
         except gym.error.DependencyNotInstalled:
             raise EnvError(f"'{env}' needs a package that is not installed: {install_hint('atari')}") from None
     if callable(env):
@@ -154,26 +181,28 @@ def _missing_hint(env_id: str, error: Exception) -> str:
     return install_hint(extra) if extra else str(missing)
 
 
-def wrap_atari(env: gym.Env) -> gym.Env:
-    """The standard Atari preprocessing (Mnih et al.), from gymnasium's own wrappers: up to 30 no-op
-    starts, frame skip 4 with max-pooling over the last two frames, 84x84 grayscale, 4 stacked frames
-    (uint8 [4, 84, 84]). Rewards are clipped in the loss by the worker (`clip_rewards`), so the
-    reported episode reward stays the game's score."""
+def wrap_atari(env: gym.Env, frames: AtariFrames = STANDARD_ATARI) -> gym.Env:
+    """The Atari preprocessing (Mnih et al.), from gymnasium's own wrappers: up to 30 no-op starts,
+    frame skip 4 with max-pooling over the last two frames, grayscale frames of `frames.screen_size`
+    pixels, `frames.frame_stack` of them stacked (uint8 [4, 84, 84] by default). Rewards are clipped
+    in the loss by the worker (`clip_rewards`), so the reported episode reward stays the game's score."""
     from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 
-    env = AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True, scale_obs=False)
-    return FrameStackObservation(env, 4)
+    env = AtariPreprocessing(
+        env, noop_max=30, frame_skip=4, screen_size=frames.screen_size, grayscale_obs=True, scale_obs=False
+    )
+    return FrameStackObservation(env, frames.frame_stack)
 
 
 # ale_py's AtariVectorEnv preprocesses as `wrap_atari` does (no-op starts, frame skip 4 with max-pooling,
-# 84x84 grayscale, 4 stacked frames). These make the rest match one wrapped env: rewards stay raw (the
+# grayscale frames of the size asked for, stacked). These make the rest match one wrapped env: rewards stay raw (the
 # losses clip them, per clip_rewards; reported scores must be the game's), no FIRE at reset (the
 # wrappers press none), and one thread per worker, as everywhere else.
 ATARI_VECTOR_SETTINGS = {"reward_clipping": False, "use_fire_reset": False, "num_threads": 1}
 
 
 def make_native_vector_env(
-    env: EnvSpec, env_config: dict[str, Any], num_envs: int, atari_preprocessing: bool = True
+    env: EnvSpec, env_config: dict[str, Any], num_envs: int, atari: AtariFrames | None = STANDARD_ATARI
 ) -> Any | None:
     """gymnasium's own numpy-vectorized `env` (one array op steps all copies), or None if it has none.
 
@@ -189,9 +218,10 @@ def make_native_vector_env(
     if is_atari(env):
         # AtariVectorEnv always preprocesses (raw frames come one env at a time), and its frameskip is
         # the wrappers' skip, not the emulator's that a user's env_config sets for the wrapped env
-        if not atari_preprocessing or "frameskip" in env_config:
+        if atari is None or "frameskip" in env_config:
             return None
-        env_config = {**ATARI_VECTOR_SETTINGS, **env_config}
+        frames = {"img_height": atari.screen_size, "img_width": atari.screen_size, "stack_num": atari.frame_stack}
+        env_config = {**ATARI_VECTOR_SETTINGS, **frames, **env_config}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is out of date.*")
         warnings.filterwarnings("ignore", category=DeprecationWarning)

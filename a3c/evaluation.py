@@ -15,7 +15,7 @@ import numpy as np
 
 from a3c.checkpoint import CheckpointError, read_checkpoint, resolve_checkpoint
 from a3c.config import resolve_model, upgrade_saved_config
-from a3c.envs import check_spaces, make_env
+from a3c.envs import AtariFrames, check_spaces, make_env
 from a3c.errors import EnvironmentFailure
 from a3c.filters import MeanStdFilter, NoFilter, saved_filter_stat
 from a3c.policy import Policy, State, make_policy
@@ -74,7 +74,7 @@ def evaluate_agent(agent: Any, episodes: int, seed: int | None = None) -> Evalua
     config = agent.config
     policy = make_policy(agent.spaces, config["model"])
     policy.set_flat_weights(agent.learner.weights().copy())
-    env = make_env(agent.env, config["env_config"], config["atari_preprocessing"])
+    env = make_env(agent.env, config["env_config"], AtariFrames.from_config(config))
     rewards, lengths = [], []
     try:
         for episode in range(episodes):
@@ -107,7 +107,7 @@ class SavedPolicy:
         config = upgrade_saved_config(state["config"])
         self.env_config: dict[str, Any] = config.get("env_config", {})
         self.scale_observations = bool(config.get("scale_observations", True))
-        self.atari_preprocessing = bool(config.get("atari_preprocessing", True))
+        self.atari = AtariFrames.from_config(config)
         self.saved_spaces = upgrade_spaces_dict(state["spaces"])
         env = self.make_env()
         self.spaces = check_spaces(env, self.scale_observations)
@@ -158,7 +158,7 @@ class SavedPolicy:
         env_config = dict(self.env_config)
         if render_mode is not None:
             env_config["render_mode"] = render_mode
-        env = make_env(self.env_id, env_config, self.atari_preprocessing)
+        env = make_env(self.env_id, env_config, self.atari)
         found = check_spaces(env, self.scale_observations).to_dict()
         if found != self.saved_spaces:
             raise CheckpointError(f"environment {self.env_id} has spaces {found}, the checkpoint {self.saved_spaces}")

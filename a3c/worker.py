@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from a3c.core.returns import compute_gae, normalize_advantages
-from a3c.envs import EnvSpec, check_spaces, env_name, is_atari, make_env, make_native_vector_env
+from a3c.envs import AtariFrames, EnvSpec, check_spaces, env_name, is_atari, make_env, make_native_vector_env
 from a3c.errors import EnvironmentFailure
 from a3c.filters import ReturnNormalizer, make_filter
 from a3c.policy import LossInputs, State, make_policy, reset_state
@@ -194,9 +194,9 @@ class RolloutWorker:
         seed = worker_seed(config["seed"], worker_index)
         self.rng = np.random.default_rng(seed)
         self.env_spec = env
-        self.atari_preprocessing = config.get("atari_preprocessing", True)
+        self.atari = AtariFrames.from_config(config)
         clip = config.get("clip_rewards")
-        self.clip_rewards = (self.atari_preprocessing and is_atari(env)) if clip is None else clip
+        self.clip_rewards = (self.atari is not None and is_atari(env)) if clip is None else clip
         num_envs = config["num_envs_per_worker"]
         self.num_envs = num_envs
         self.num_env_errors = 0
@@ -207,7 +207,7 @@ class RolloutWorker:
         self.policy = make_policy(self.spaces, config["model"])
         self.vector_env = None
         if num_envs > 1 and config.get("vectorize_envs", True) and not self.policy.recurrent:
-            self.vector_env = make_native_vector_env(env, config["env_config"], num_envs, self.atari_preprocessing)
+            self.vector_env = make_native_vector_env(env, config["env_config"], num_envs, self.atari)
         if self.vector_env is not None and self.vector_env.single_observation_space != first.observation_space:
             logger.warning(
                 "%s: the vectorized env's observations (%s) differ from one env's (%s); stepping one at a time",
@@ -234,7 +234,7 @@ class RolloutWorker:
         self.running_lengths = np.zeros(num_envs, dtype=np.int64)
 
     def _make_env(self) -> Any:
-        return make_env(self.env_spec, self.config["env_config"], self.atari_preprocessing)
+        return make_env(self.env_spec, self.config["env_config"], self.atari)
 
     def _reset_vector(self, seed: int | None = None) -> np.ndarray:
         """Reset every copy of the vector env, rebuilding it when reset raises, like `_reset`."""
@@ -248,9 +248,7 @@ class RolloutWorker:
             self.vector_env.close()
         except Exception:  # noqa: BLE001 - closing a broken environment may fail too
             pass
-        self.vector_env = make_native_vector_env(
-            self.env_spec, self.config["env_config"], self.num_envs, self.atari_preprocessing
-        )
+        self.vector_env = make_native_vector_env(self.env_spec, self.config["env_config"], self.num_envs, self.atari)
 
     def _reset(self, index: int, seed: int | None = None) -> np.ndarray:
         """Reset one environment; if reset raises, rebuild it and try again, then give up clearly."""

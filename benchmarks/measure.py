@@ -237,7 +237,7 @@ def pong_raw_rate(seconds: float, num_envs: int) -> float:
 
     from a3c.envs import make_native_vector_env
 
-    env = make_native_vector_env("ALE/Pong-v5", {}, num_envs, True)
+    env = make_native_vector_env("ALE/Pong-v5", {}, num_envs)
     if env is None:
         raise RuntimeError("a3c builds no vector env for ALE/Pong-v5 here")
     try:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from a3c.config import A3C_SCHEMA, resolve_config
-from a3c.envs import make_env, make_native_vector_env
+from a3c.envs import AtariFrames, make_env, make_native_vector_env
 from a3c.models import build_model
 from a3c.worker import RolloutWorker
 
@@ -122,19 +122,45 @@ def test_atari_vector_env_reports_the_games_scores_and_is_not_used_without_prepr
     rewards = np.concatenate([vector_env.step(rng.integers(0, 6, 2))[1] for _ in range(400)])
     vector_env.close()
     assert rewards.max() >= 5, "an alien is worth 5 to 30 points; clipped, every reward would be <= 1"
-    assert make_native_vector_env("ALE/SpaceInvaders-v5", {}, 2, atari_preprocessing=False) is None
+    assert make_native_vector_env("ALE/SpaceInvaders-v5", {}, 2, atari=None) is None
     assert make_native_vector_env("ALE/SpaceInvaders-v5", {"frameskip": 1}, 2) is None  # the wrappers' skip
 
 
-def test_a_pong_worker_with_several_envs_steps_ales_vector_env_with_one_envs_observations():
+@pytest.mark.parametrize("frames", [AtariFrames(), AtariFrames(screen_size=42, frame_stack=1)])
+def test_a_pong_worker_with_several_envs_steps_ales_vector_env_with_one_envs_observations(frames):
     pytest.importorskip("ale_py")
-    config = resolve_config({"seed": 0, "num_envs_per_worker": 2, "batch_size": 4}, A3C_SCHEMA)
+    settings = {"atari_screen_size": frames.screen_size, "atari_frame_stack": frames.frame_stack}
+    config = resolve_config({"seed": 0, "num_envs_per_worker": 2, "batch_size": 4, **settings}, A3C_SCHEMA)
     worker = RolloutWorker("ALE/Pong-v5", config, worker_index=1)
     assert worker.vector_env is not None, "the fast path must not fall back silently"
-    assert worker.vector_env.single_observation_space == make_env("ALE/Pong-v5").observation_space
+    assert worker.vector_env.single_observation_space == make_env("ALE/Pong-v5", {}, frames).observation_space
     spaces = worker.spaces
     worker.set_weights(build_model(spaces.encoder.shape, spaces.action, config["model"], True).get_flat_weights())
-    assert worker.sample().obs.shape == (4, 2, 4, 84, 84)  # [T, N, 4 stacked frames, 84, 84]
+    size, stack = frames.screen_size, frames.frame_stack
+    assert worker.sample().obs.shape == (4, 2, stack, size, size)  # [T, N, stacked frames, size, size]
+
+
+def test_the_a3c_lstm_anchors_input_one_42_pixel_frame_into_an_lstm_samples_from_pong():
+    """universe-starter-agent's and RLlib's pong-a3c input: one 42x42 frame, memory from the LSTM."""
+    pytest.importorskip("ale_py")
+    config = resolve_config(
+        {
+            "seed": 0,
+            "num_envs_per_worker": 2,
+            "batch_size": 4,
+            "atari_screen_size": 42,
+            "atari_frame_stack": 1,
+            "model": {"use_lstm": True, "lstm_cell_size": 32},
+        },
+        A3C_SCHEMA,
+    )
+    worker = RolloutWorker("ALE/Pong-v5", config, worker_index=1)
+    assert worker.spaces.obs_shape == (1, 42, 42)
+    spaces = worker.spaces
+    worker.set_weights(build_model(spaces.encoder.shape, spaces.action, config["model"], True).get_flat_weights())
+    rollout = worker.sample()
+    assert rollout.obs.shape == (4, 2, 1, 42, 42)
+    assert rollout.state_in is not None
 
 
 def test_reward_scale_scales_what_the_losses_see_not_the_reported_rewards():

@@ -28,7 +28,7 @@ from a3c.checkpoint import (
     write_checkpoint,
 )
 from a3c.config import ConfigError, Option, resolve_config, resolve_model, upgrade_saved_config
-from a3c.envs import EnvSpec, check_env_id, check_spaces, env_name, is_atari, make_env
+from a3c.envs import AtariFrames, EnvSpec, check_env_id, check_spaces, env_name, is_atari, make_env
 from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
 from a3c.filters import MeanStdFilter, ReturnNormalizer, RunningStat, make_filter, saved_filter_stat
@@ -269,7 +269,8 @@ class Agent:
         """Build one environment to learn its spaces (checked before any actor starts) and say what
         the agent will build from them."""
         config = self.config
-        probe = make_env(self.env, config["env_config"], config["atari_preprocessing"])
+        atari = AtariFrames.from_config(config)
+        probe = make_env(self.env, config["env_config"], atari)
         try:
             self.spaces = check_spaces(probe, config["scale_observations"])
         finally:
@@ -278,12 +279,12 @@ class Agent:
             raise ConfigError("config['observation_filter'] must be 'NoFilter' or 'auto' for image observations")
         logger.info("Observation shape is %s", self.spaces.obs_shape)
         logger.info(self.spaces.encoder.describe())
-        if config["atari_preprocessing"] and is_atari(self.env):
+        if atari is not None and is_atari(self.env):
             logger.info(
                 "Atari preprocessing (gymnasium's wrappers; ale_py's vector env for several per worker): no-op "
-                "starts, frame skip 4 with max-pooling, "
-                "84x84 grayscale, 4 stacked frames; rewards clipped to [-1, 1] in the loss "
-                "(config['atari_preprocessing'] = False turns it off)."
+                "starts, frame skip 4 with max-pooling, %s; rewards clipped to [-1, 1] in the loss "
+                "(config['atari_preprocessing'] = False turns it off).",
+                atari.describe(),
             )
         if self.spaces.action.kind != "categorical":
             logger.info(self.spaces.action.describe())

@@ -96,7 +96,7 @@ def main() -> int:
             print(f"{path}: an LSTM policy; only feed-forward ones can be read here", file=sys.stderr)
             return 2
         # what decides the observations a run's policy saw
-        key = json.dumps([saved.env_id, saved.env_config, saved.atari_preprocessing, saved.scale_observations])
+        key = json.dumps([saved.env_id, saved.env_config, repr(saved.atari), saved.scale_observations])
         if key not in batches:
             batches[key] = observation_batch(saved, args.steps, args.seed)
         obs = torch.from_numpy(saved.obs_filter(batches[key], update=False))
