@@ -377,11 +377,12 @@ class _LiveProgress(Callback):
         if result is None:
             return [str(iteration), "-", "-", "-", "0:00", "-"]
         done, elapsed = iteration - self.first_iteration, time.perf_counter() - self.start
-        remaining = math.nan
+        estimates = []  # whichever stop rule ends the run first
         if self.iterations is not None and done:
-            remaining = elapsed / done * (self.iterations - iteration)
+            estimates.append(elapsed / done * (self.iterations - iteration))
         if self.time_limit is not None:
-            remaining = min(remaining, self.time_limit - result.time_total_s)
+            estimates.append(self.time_limit - result.time_total_s)
+        remaining = max(0.0, min(estimates)) if estimates else math.nan
         return [
             f"{result.training_iteration}/{self.iterations if self.iterations is not None else '-'}",
             f"{result.timesteps_total:,}",

@@ -206,7 +206,7 @@ class RolloutWorker:
         self.to_env = self.spaces.action.to_env
         self.policy = make_policy(self.spaces, config["model"])
         self.vector_env = None
-        if num_envs > 1 and config.get("vectorize_envs", True) and not self.policy.recurrent:
+        if num_envs > 1 and config.get("vectorize_envs", True):
             self.vector_env = make_native_vector_env(env, config["env_config"], num_envs, self.atari)
         if self.vector_env is not None and self.vector_env.single_observation_space != first.observation_space:
             logger.warning(

@@ -303,7 +303,7 @@ def run_row(
             if earlier is not None:
                 print(f"  {row.env_id} {name} seed {seed}: failed earlier ({earlier['error']}), runs again", flush=True)
             run_dir = run_dir_for(runs_dir, row.env_id, name, seed)
-            if run_dir.exists():  # an interrupted run: its clock started long ago, so it starts over
+            if run_dir.exists():  # an interrupted or failed run: its clock started long ago, so it starts over
                 shutil.rmtree(run_dir)
             result = run_entrant(by_name[name], row, seed, stop_rules(row, suite.after_solve, cap_scale), run_dir)
             failed = f" FAILED: {result['error']}" if result["error"] else ""

@@ -66,7 +66,10 @@ def assert_plain_output(out: subprocess.CompletedProcess, iterations: int) -> di
     progress = [line for line in out.stderr.splitlines() if line.startswith("iteration ")]
     assert len(progress) == iterations, out.stderr
     for line in progress:
-        assert re.fullmatch(r"iteration \d+/\d+  env steps [\d,]+  steps/s [\d,]+  reward mean \S+  .*", line), line
+        clock = r"(\d+:)?\d+:\d\d"
+        pattern = r"iteration \d+/\d+  env steps [\d,]+  steps/s [\d,]+  reward mean \S+  "
+        pattern += rf"elapsed {clock}  remaining ({clock}|-)"
+        assert re.fullmatch(pattern, line), line
     lines = out.stdout.splitlines()
     assert lines.count("Training finished") == 1 and lines[0] == "Training finished", out.stdout
     rows = dict(line.strip().split(": ", 1) for line in lines[1:])
@@ -120,6 +123,14 @@ def test_stop_reward_needs_a_full_window_of_100_episodes_and_evaluation_rows_sit
     assert [int(r["training_iteration"]) for r in evaluations] == list(range(2, len(rows) + 1, 2))
     assert all(r["episodes"] == "2" for r in evaluations)
     assert "evaluation at iteration 2: 2 episodes, reward mean" in out.stderr
+
+
+def test_a_time_limit_already_passed_shows_nothing_left_not_a_negative_time(tmp_path):
+    out = a3c("train", "CartPole-v0", *FAST, "--time-limit", 0.001, "--run-dir", tmp_path / "run", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert_plain_output(out, iterations=1)
+    progress = [line for line in out.stderr.splitlines() if line.startswith("iteration ")]
+    assert progress[-1].endswith("remaining 0:00"), progress
 
 
 def test_env_steps_stop_a_run_and_resume_says_how_to_go_further(tmp_path):

@@ -125,6 +125,27 @@ def test_ppo_first_minibatch_is_on_policy():
     assert result.info["learner"]["clip_fraction"] == 0.0
 
 
+def test_recurrent_ppo_replays_the_vector_envs_autoreset_steps_and_learns_from_transitions_only():
+    """gymnasium's vector env marks the step between two episodes invalid: the LSTM's sequence runs
+    through it, the minibatch's rows (and so the loss) leave it out, and the replay is on-policy."""
+    lstm = {"fcnet_hiddens": [16], "use_lstm": True, "lstm_cell_size": 8}
+    config = {"num_workers": 0, "num_envs_per_worker": 2, "batch_size": 16, "train_batch_size": 32}
+    config |= {"sgd_minibatch_size": 32, "num_sgd_iter": 1, "env_config": {"max_episode_steps": 5}}
+    agent = PPOAgent({**SMALL, **config, "model": lstm}, "CartPole-v0")
+    try:
+        batch = agent._collect()
+        assert 0 < batch.num_steps < batch.valid.size, "episodes of 5 steps end inside the rollouts"
+        minibatches = list(agent._minibatches(batch))
+        assert sum(len(m["actions"]) for m in minibatches) == batch.num_steps
+        first = minibatches[0]
+        with torch.no_grad():
+            dist, values = agent.learner.forward(first["seq_obs"], first["state"], first["seq_resets"], first["keep"])
+        torch.testing.assert_close(dist.log_prob(first["actions"]), first["logp"], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(values, first["values"], rtol=1e-5, atol=1e-5)
+    finally:
+        agent.stop()
+
+
 @pytest.mark.parametrize("cls", [PPOAgent, A2CAgent])
 def test_same_api_and_checkpoints_as_a3c(cls, tmp_path):
     agent = cls({**SMALL, "num_workers": 2, "execution": "local"}, "CartPole-v0")

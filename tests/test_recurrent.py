@@ -1,5 +1,7 @@
 """Recurrent policies: the state is carried across partial rollouts, zeroed where an episode ends
-(also inside a rollout), and the gradient runs through the rollout from the state it started in."""
+(also inside a rollout), and the gradient runs through the rollout from the state it started in;
+whether the environments are stepped one by one or as gymnasium's vector env (next-step autoreset:
+an invalid step between episodes, replayed by the sequence, left out of the loss)."""
 
 import numpy as np
 import pytest
@@ -22,9 +24,13 @@ def lstm_worker(**overrides):
     return worker
 
 
-def test_the_state_carries_across_rollouts_and_is_zeroed_where_an_episode_ends():
-    worker = lstm_worker(env_config={"max_episode_steps": 5})
-    assert worker.policy.recurrent and worker.vector_env is None
+STEPPING = pytest.mark.parametrize("vector", [False, True], ids=["one_by_one", "vector_env"])
+
+
+@STEPPING
+def test_the_state_carries_across_rollouts_and_is_zeroed_where_an_episode_ends(vector):
+    worker = lstm_worker(env_config={"max_episode_steps": 5}, vectorize_envs=vector)
+    assert worker.policy.recurrent and (worker.vector_env is not None) == vector
     first = worker.sample()
     assert not first.state_in[0].any()  # a fresh worker starts from zeros
     assert first.resets[0].all()  # ... and every environment starts an episode
@@ -32,8 +38,14 @@ def test_the_state_carries_across_rollouts_and_is_zeroed_where_an_episode_ends()
     # the second rollout starts from the state the first ended in, not from zeros
     assert second.state_in[0].any()
     done = first.terminated | first.truncated
-    np.testing.assert_array_equal(first.resets[1:], done[:-1])  # a new episode begins right after one ends
-    np.testing.assert_array_equal(second.resets[0], done[-1])
+    if not vector:  # a new episode begins right after one ends
+        np.testing.assert_array_equal(first.resets[1:], done[:-1])
+        np.testing.assert_array_equal(second.resets[0], done[-1])
+    else:  # ... after the autoreset step, which is no transition
+        assert done.any()
+        np.testing.assert_array_equal(first.valid[1:], ~done[:-1])
+        np.testing.assert_array_equal(first.resets[2:], done[:-2])
+        np.testing.assert_array_equal(second.resets[0], done[-2])
 
 
 def replay(worker, rollout):
@@ -44,8 +56,9 @@ def replay(worker, rollout):
     return params, values
 
 
-def test_replaying_a_rollout_in_one_piece_gives_what_was_computed_step_by_step():
-    worker = lstm_worker(env_config={"max_episode_steps": 4})
+@STEPPING
+def test_replaying_a_rollout_in_one_piece_gives_what_was_computed_step_by_step(vector):
+    worker = lstm_worker(env_config={"max_episode_steps": 4}, vectorize_envs=vector)
     worker.sample()
     rollout = worker.sample()  # starts mid-episode, crosses episode ends
     assert rollout.resets[1:].any()
@@ -59,7 +72,8 @@ def test_replaying_a_rollout_in_one_piece_gives_what_was_computed_step_by_step()
 
 def reference_gradient(worker, batch, vf_coeff, ent_coeff):
     """Slow reference: each environment's sequence on its own, one LSTMCell step at a time, the
-    state replaced by zeros (not multiplied) at an episode start, losses summed then averaged."""
+    state replaced by zeros (not multiplied) at an episode start, the losses of valid steps summed
+    then averaged (an invalid step still runs through the LSTM)."""
     net = worker.policy.net
     net.zero_grad()
     steps, envs = batch.valid.shape
@@ -72,6 +86,8 @@ def reference_gradient(worker, batch, vf_coeff, ent_coeff):
                 h, c = torch.zeros_like(h), torch.zeros_like(c)
             features = net.trunk(torch.from_numpy(batch.obs[t, i : i + 1]))
             h, c = net.lstm(features, (h, c))
+            if not batch.valid[t, i]:
+                continue
             logits, value = net.policy_head(h), net.value_head(h)[:, 0]
             dist = torch.distributions.Categorical(logits=logits)
             action = torch.from_numpy(batch.actions[t, i : i + 1])
@@ -83,16 +99,18 @@ def reference_gradient(worker, batch, vf_coeff, ent_coeff):
                     - ent_coeff * dist.entropy()
                 ).sum()
             )
-    (total / (steps * envs)).backward()
+    (total / batch.valid.sum()).backward()
     return net.get_flat_grad().copy()
 
 
-def test_the_rollout_gradient_equals_the_step_by_step_reference():
-    worker = lstm_worker(env_config={"max_episode_steps": 4})
+@STEPPING
+def test_the_rollout_gradient_equals_the_step_by_step_reference(vector):
+    worker = lstm_worker(env_config={"max_episode_steps": 4}, vectorize_envs=vector)
     worker.sample()
     weights = worker.get_weights()
     batch = worker.sample_batch()
     assert batch.resets.any() and batch.state_in[0].any()
+    assert batch.valid.all() != vector, "the vector env's autoreset steps are in the batch, marked invalid"
     result = worker.policy.loss_and_grad(batch.loss_inputs(batch.advantages), 0.5, 0.01)
     worker.set_weights(weights)
     expected = reference_gradient(worker, batch, 0.5, 0.01)

@@ -178,9 +178,12 @@ class Learner:
         obs: torch.Tensor,
         state: tuple[torch.Tensor, ...] | None = None,
         resets: torch.Tensor | None = None,
+        keep: torch.Tensor | None = None,
     ) -> tuple[ActionDistribution, torch.Tensor]:
         """The action distribution and values for a batch [B, ...] (or, with a state, sequences
-        [T, N, ...] flattened to T * N rows), differentiable in the flat weights (PPO's SGD)."""
+        [T, N, ...] flattened to T * N rows, of which only the `keep` rows are returned: a sequence
+        runs through every step, the loss sees only transitions), differentiable in the flat weights
+        (PPO's SGD)."""
         params = self._views()
         if state is None:
             dist_params, values = torch.func.functional_call(self.model, params, (obs,))
@@ -188,9 +191,11 @@ class Learner:
             dist_params, values, _ = torch.func.functional_call(
                 self.model, params, (obs,), {"state": state, "resets": resets}
             )
-        dist_params = dist_params.reshape(-1, dist_params.shape[-1])
+        dist_params, values = dist_params.reshape(-1, dist_params.shape[-1]), values.reshape(-1)
+        if keep is not None:
+            dist_params, values = dist_params[keep], values[keep]
         log_std = params.get("log_std.log_std")
-        return ActionDistribution(self.model.action, dist_params, log_std), values.reshape(-1)
+        return ActionDistribution(self.model.action, dist_params, log_std), values
 
     def weights(self) -> np.ndarray:
         """The current weights, as a view: copy (or ray.put) before the next update."""

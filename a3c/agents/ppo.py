@@ -38,7 +38,8 @@ class PPOAgent(Agent):
     def _minibatches(self, batch: TrainBatch) -> Iterator[dict[str, Any]]:
         """num_sgd_iter epochs of shuffled minibatches of about sgd_minibatch_size steps: single steps
         for feed-forward models; whole rollouts of one environment (columns of the [T, N] batch,
-        replayed from their starting state) for recurrent ones."""
+        replayed from their starting state) for recurrent ones, whose loss keeps only the valid
+        steps (a vector env's autoreset steps are replayed, not learned from)."""
         size = self.config["sgd_minibatch_size"]
         if not self.model.recurrent:
             rows = {name: torch.from_numpy(np.ascontiguousarray(v)) for name, v in batch.rows().items()}
@@ -59,8 +60,10 @@ class PPOAgent(Agent):
                 index = order[start : start + per_minibatch]
                 part = {name: value[:, index] for name, value in seqs.items()}
                 flat = {name: value.reshape(steps * len(index), *value.shape[2:]) for name, value in part.items()}
+                keep = flat["valid"]
                 yield {
-                    **flat,
+                    **{name: value[keep] for name, value in flat.items() if name not in ("obs", "valid", "resets")},
+                    "keep": keep,
                     "seq_obs": part["obs"],
                     "state": tuple(s[index] for s in state),
                     "seq_resets": part["resets"],
@@ -75,7 +78,9 @@ class PPOAgent(Agent):
             if self.config["normalize_advantages"] and advantages.numel() > 1:
                 advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
             if "state" in minibatch:
-                dist, values = self.learner.forward(minibatch["seq_obs"], minibatch["state"], minibatch["seq_resets"])
+                dist, values = self.learner.forward(
+                    minibatch["seq_obs"], minibatch["state"], minibatch["seq_resets"], minibatch["keep"]
+                )
             else:
                 dist, values = self.learner.forward(minibatch["obs"])
             loss, minibatch_stats = ppo_loss(
