@@ -410,8 +410,14 @@ def resolve_model(model: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # Keys a checkpoint's config may lack because it was written before they existed, with the behaviour
-# the run had then (their defaults later changed): restoring it must not switch them on.
-LEGACY_DEFAULTS: dict[str, Any] = {"normalize_rewards": False}
+# the run had then: facts about old checkpoints, not today's defaults (a default that later changes
+# must not change how an old run is restored).
+LEGACY_DEFAULTS: dict[str, Any] = {
+    "normalize_rewards": False,
+    "atari_preprocessing": True,
+    "atari_screen_size": 84,
+    "atari_frame_stack": 4,
+}
 LEGACY_MODEL_DEFAULTS: dict[str, Any] = {"vf_share_layers": True, "conv_activation": "relu"}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from a3c.config import COMMON_SCHEMA
 from a3c.spaces import SpaceError, Spaces, spaces_of
 
 EnvSpec = str | Callable[[dict[str, Any]], gym.Env]
@@ -32,22 +33,24 @@ class AtariFrames:
     the last `frame_stack` of them stacked. The standard (Mnih et al.) is 84 and 4; the A3C LSTM
     anchors (universe-starter-agent, RLlib's pong-a3c) feed one 42x42 frame to a recurrent policy."""
 
-    screen_size: int = 84
-    frame_stack: int = 4
+    screen_size: int
+    frame_stack: int
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> AtariFrames | None:
-        """The preprocessing a config asks for; None when `atari_preprocessing` is off (raw frames)."""
-        if not config.get("atari_preprocessing", True):
+        """The preprocessing a config asks for (a resolved one, or a checkpoint's after
+        `upgrade_saved_config`); None when `atari_preprocessing` is off (raw frames)."""
+        if not config["atari_preprocessing"]:
             return None
-        return cls(config.get("atari_screen_size", cls.screen_size), config.get("atari_frame_stack", cls.frame_stack))
+        return cls(config["atari_screen_size"], config["atari_frame_stack"])
 
     def describe(self) -> str:
         stacked = "one frame" if self.frame_stack == 1 else f"{self.frame_stack} stacked frames"
         return f"{self.screen_size}x{self.screen_size} grayscale, {stacked}"
 
 
-STANDARD_ATARI = AtariFrames()
+# The config's defaults: the preprocessing of an env built without a config (a3c evaluate, tests).
+STANDARD_ATARI = AtariFrames(COMMON_SCHEMA["atari_screen_size"].default, COMMON_SCHEMA["atari_frame_stack"].default)
 
 
 def install_hint(extra: str) -> str:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from a3c.config import A3C_SCHEMA, resolve_config
-from a3c.envs import AtariFrames, make_env, make_native_vector_env
+from a3c.envs import STANDARD_ATARI, AtariFrames, make_env, make_native_vector_env
 from a3c.models import build_model
 from a3c.worker import RolloutWorker
 
@@ -126,7 +126,7 @@ def test_atari_vector_env_reports_the_games_scores_and_is_not_used_without_prepr
     assert make_native_vector_env("ALE/SpaceInvaders-v5", {"frameskip": 1}, 2) is None  # the wrappers' skip
 
 
-@pytest.mark.parametrize("frames", [AtariFrames(), AtariFrames(screen_size=42, frame_stack=1)])
+@pytest.mark.parametrize("frames", [STANDARD_ATARI, AtariFrames(screen_size=42, frame_stack=1)])
 def test_a_pong_worker_with_several_envs_steps_ales_vector_env_with_one_envs_observations(frames):
     pytest.importorskip("ale_py")
     settings = {"atari_screen_size": frames.screen_size, "atari_frame_stack": frames.frame_stack}
@@ -161,6 +161,16 @@ def test_the_a3c_lstm_anchors_input_one_42_pixel_frame_into_an_lstm_samples_from
     rollout = worker.sample()
     assert rollout.obs.shape == (4, 2, 1, 42, 42)
     assert rollout.state_in is not None
+
+
+def test_the_atari_frames_come_from_the_config_and_a_checkpoint_from_before_the_keys_restores_84x4():
+    from a3c.config import upgrade_saved_config
+
+    assert AtariFrames.from_config(resolve_config({}, A3C_SCHEMA)) == STANDARD_ATARI == AtariFrames(84, 4)
+    assert AtariFrames.from_config(upgrade_saved_config({})) == AtariFrames(84, 4)
+    saved = {"atari_screen_size": 42, "atari_frame_stack": 1}
+    assert AtariFrames.from_config(upgrade_saved_config(saved)) == AtariFrames(42, 1)
+    assert AtariFrames.from_config(upgrade_saved_config({"atari_preprocessing": False})) is None
 
 
 def test_reward_scale_scales_what_the_losses_see_not_the_reported_rewards():
