@@ -417,6 +417,7 @@ LEGACY_DEFAULTS: dict[str, Any] = {
     "atari_preprocessing": True,
     "atari_screen_size": 84,
     "atari_frame_stack": 4,
+    "scale_observations": True,
 }
 LEGACY_MODEL_DEFAULTS: dict[str, Any] = {"vf_share_layers": True, "conv_activation": "relu"}
 

@@ -106,7 +106,7 @@ class SavedPolicy:
             raise CheckpointError("this checkpoint's environment was a Python callable: evaluate it from Python")
         config = upgrade_saved_config(state["config"])
         self.env_config: dict[str, Any] = config.get("env_config", {})
-        self.scale_observations = bool(config.get("scale_observations", True))
+        self.scale_observations = bool(config["scale_observations"])
         self.atari = AtariFrames.from_config(config)
         self.saved_spaces = upgrade_spaces_dict(state["spaces"])
         env = self.make_env()

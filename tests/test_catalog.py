@@ -186,3 +186,4 @@ def test_image_networks_default_to_elu_and_a_checkpoint_from_before_keeps_relu()
     assert resolve_model({})["conv_activation"] == "elu"
     assert upgrade_saved_config({"model": {"conv_filters": None}})["model"]["conv_activation"] == "relu"
     assert upgrade_saved_config({"model": {"conv_activation": "elu"}})["model"]["conv_activation"] == "elu"
+    assert upgrade_saved_config({})["scale_observations"] is True  # scaled before the key existed
