@@ -120,6 +120,7 @@ def test_resume_refuses_other_settings_or_nothing_to_resume(tmp_path):
     [
         ["scaling", "--repeats", "2"],
         ["scaling", "--parts", "--repeats", "2"],
+        ["ray_task_cost", "--round-trips", "5", "--actors", "2"],
         ["memory_soak", "--minutes", "0.05", "--workers", "2", "--baseline-s", "1"],
         ["allocator", "--seconds", "0.1", "--rounds", "1"],
     ],
