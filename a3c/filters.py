@@ -227,3 +227,15 @@ class ReturnNormalizer:
 
     def sync(self, master_state: dict[str, Any]) -> None:
         self.stat = RunningStat.from_state(master_state)
+
+
+def state_for_workers(
+    obs_filter: MeanStdFilter | NoFilter, return_filter: ReturnNormalizer | None
+) -> dict[str, Any] | None:
+    """What the driver sends workers with the weights (RolloutWorker.set_weights syncs from it): the
+    merged observation and return statistics, or None when there are none to send."""
+    state = {
+        "obs": obs_filter.stat.state() if isinstance(obs_filter, MeanStdFilter) else None,
+        "returns": None if return_filter is None else return_filter.stat.state(),
+    }
+    return state if any(value is not None for value in state.values()) else None

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from a3c import A2CAgent, A3CAgent, PPOAgent
-from a3c.filters import MeanStdFilter, RunningStat
+from a3c.filters import MeanStdFilter, NoFilter, ReturnNormalizer, RunningStat, state_for_workers
 
 SMALL = {"model": {"fcnet_hiddens": [16]}, "seed": 3, "observation_filter": "MeanStdFilter"}
 
@@ -75,6 +75,19 @@ def test_workers_adopt_the_merged_statistics_with_the_weights():
     worker.set_weights(agent.learner.weights(), agent._filter_state())
     np.testing.assert_array_equal(worker.obs_filter.stat.mean, master["mean"])
     assert worker.obs_filter.stat.count == master["count"]
+
+
+def test_the_driver_sends_no_statistics_when_nothing_is_normalized_and_each_one_that_is():
+    assert state_for_workers(NoFilter(), None) is None
+    returns = ReturnNormalizer(gamma=0.99)
+    returns(np.ones((4, 2), np.float32), np.zeros((4, 2), bool))
+    sent = state_for_workers(NoFilter(), returns)
+    assert sent["obs"] is None and sent["returns"]["count"] == returns.stat.count > 0
+    observations = MeanStdFilter((3,))
+    observations.update(np.arange(6, dtype=np.float32).reshape(2, 3))
+    observations.take_delta()  # folds the queued rows into the statistics, as a worker's task ends
+    sent = state_for_workers(observations, None)
+    assert sent["returns"] is None and sent["obs"]["count"] == observations.stat.count == 2
 
 
 def test_filter_statistics_survive_a_checkpoint(tmp_path):

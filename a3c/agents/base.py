@@ -31,7 +31,14 @@ from a3c.config import ConfigError, Option, resolve_config, resolve_model, upgra
 from a3c.envs import AtariFrames, EnvSpec, check_env_id, check_spaces, env_name, is_atari, make_env
 from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
-from a3c.filters import MeanStdFilter, ReturnNormalizer, RunningStat, make_filter, saved_filter_stat
+from a3c.filters import (
+    MeanStdFilter,
+    ReturnNormalizer,
+    RunningStat,
+    make_filter,
+    saved_filter_stat,
+    state_for_workers,
+)
 from a3c.models import ActionDistribution, PolicyNetwork, build_network
 from a3c.policy import State, make_policy
 from a3c.result import EpisodeTracker, TrainResult
@@ -316,11 +323,7 @@ class Agent:
 
     def _filter_state(self) -> dict[str, Any] | None:
         """The merged observation and return statistics, sent to workers with the weights."""
-        state = {
-            "obs": self.obs_filter.stat.state() if isinstance(self.obs_filter, MeanStdFilter) else None,
-            "returns": None if self.return_filter is None else self.return_filter.stat.state(),
-        }
-        return state if any(value is not None for value in state.values()) else None
+        return state_for_workers(self.obs_filter, self.return_filter)
 
     def _record(self, result: Any) -> None:
         """Take in a worker result's episodes and its filters' deltas."""

@@ -29,6 +29,7 @@ import numpy as np
 import a3c  # noqa: F401 - sets Ray's inline object size before Ray starts
 from a3c.config import A3C_SCHEMA, resolve_config
 from a3c.execution.ray_pool import NiceRolloutWorker, kill_actors
+from a3c.filters import state_for_workers
 from a3c.worker import GradientResult, RolloutWorker
 from benchmarks.measure import cpu_seconds_by_role
 
@@ -63,8 +64,7 @@ def task_inputs(config: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any] | No
     """The weights and filter statistics A3C sends, and compute_gradients' CPU ms in this process."""
     worker = RolloutWorker(ENV, config, 1)
     weights = (np.random.default_rng(0).normal(size=worker.policy.num_params) * 0.1).astype(np.float32)
-    filters = {"obs": worker.obs_filter.stat.state() if hasattr(worker.obs_filter, "stat") else None}
-    filters["returns"] = None if worker.return_filter is None else worker.return_filter.stat.state()
+    filters = state_for_workers(worker.obs_filter, worker.return_filter)  # as the agent sends them
     for _ in range(20):  # warm-up
         worker.compute_gradients(weights, 0, filters)
     start, calls = time.process_time(), 500
