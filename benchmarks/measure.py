@@ -184,6 +184,42 @@ def a3c_throughput(config: dict[str, Any], seconds: float, env: str = "CartPole-
     }
 
 
+class Echo:
+    """A Ray actor (`ray.remote(num_cpus=0)(Echo)`) that does no work: it returns the array it was sent."""
+
+    def echo(self, array: np.ndarray, version: int, filter_state: Any = None) -> tuple[np.ndarray, int]:
+        return np.array(array, copy=True), version
+
+
+def wait_any_round_trips(
+    submit: Callable[[int, int], Any], num_actors: int, round_trips: int, warm_up: int = 0, cpu: bool = False
+) -> tuple[float, dict[str, float] | None]:
+    """The tutorial's scheduling: one call in flight per actor (`submit(actor_index, version)` makes
+    it), wait for any one (ray.wait, num_returns=1), get it and relaunch that actor.
+
+    `warm_up` round trips run before the clock. Returns the timed round trips' seconds and, with
+    `cpu` (needs psutil), the CPU seconds each role used in them (cpu_seconds_by_role)."""
+    import ray
+
+    in_flight = {submit(index, 0): index for index in range(num_actors)}
+
+    def round_trip(version: int) -> None:
+        ready, _ = ray.wait(list(in_flight), num_returns=1)
+        index = in_flight.pop(ready[0])
+        ray.get(ready[0])
+        in_flight[submit(index, version)] = index
+
+    for _ in range(warm_up):
+        round_trip(0)
+    cpu_before, start = cpu_seconds_by_role() if cpu else None, time.perf_counter()
+    for version in range(round_trips):
+        round_trip(version)
+    elapsed = time.perf_counter() - start
+    used = None if cpu_before is None else {k: v - cpu_before[k] for k, v in cpu_seconds_by_role().items()}
+    ray.get(list(in_flight))
+    return elapsed, used
+
+
 def ray_floor(round_trips: int, size: int, actors: int = 16) -> float:
     """Seconds for `round_trips` of the tutorial's Ray traffic with no work in it.
 
@@ -194,24 +230,13 @@ def ray_floor(round_trips: int, size: int, actors: int = 16) -> float:
     """
     import ray
 
-    @ray.remote(num_cpus=0)
-    class Echo:
-        def echo(self, array: np.ndarray, version: int) -> tuple[np.ndarray, int]:
-            return np.array(array, copy=True), version
-
-    echoes = [Echo.remote() for _ in range(actors)]
+    echoes = [ray.remote(num_cpus=0)(Echo).remote() for _ in range(actors)]
     try:
         ray.get([echo.echo.remote(np.zeros(1, np.float32), 0) for echo in echoes])  # all started
         weights = np.zeros(size, dtype=np.float32)
-        in_flight = {echo.echo.remote(weights.copy(), 0): i for i, echo in enumerate(echoes)}
-        start = time.perf_counter()
-        for version in range(round_trips):
-            ready, _ = ray.wait(list(in_flight), num_returns=1)
-            index = in_flight.pop(ready[0])
-            ray.get(ready[0])
-            in_flight[echoes[index].echo.remote(weights.copy(), version)] = index
-        elapsed = time.perf_counter() - start
-        ray.get(list(in_flight))
+        elapsed, _ = wait_any_round_trips(
+            lambda index, version: echoes[index].echo.remote(weights.copy(), version), actors, round_trips
+        )
         return elapsed
     finally:
         for echo in echoes:

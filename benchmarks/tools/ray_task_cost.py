@@ -31,17 +31,15 @@ from a3c.config import A3C_SCHEMA, resolve_config
 from a3c.execution.ray_pool import NiceRolloutWorker, kill_actors
 from a3c.filters import state_for_workers
 from a3c.worker import GradientResult, RolloutWorker
-from benchmarks.measure import cpu_seconds_by_role
+from benchmarks.measure import Echo, wait_any_round_trips
 
 ENV = "CartPole-v0"
 ROLES = ("driver", "workers", "ray_system")
 
 
-class ProbeWorker(NiceRolloutWorker):
-    """The tutorial's worker actor with two calls that skip the work: what Ray costs with our types."""
-
-    def echo(self, weights: np.ndarray, version: int, filter_state: Any = None) -> tuple[np.ndarray, int]:
-        return np.array(weights, copy=True), version
+class ProbeWorker(NiceRolloutWorker, Echo):
+    """The tutorial's worker actor with two calls that skip the work (Echo's `echo`, and `empty_result`):
+    what Ray costs with our process set-up and our types."""
 
     def empty_result(self, weights: np.ndarray, version: int, filter_state: Any = None) -> GradientResult:
         return GradientResult(
@@ -77,32 +75,15 @@ def wait_any_loop(actors: list[Any], method: str, weights: np.ndarray, filters: 
     """The tutorial's scheduling on `actors`, calling `method`: wall and CPU ms per round trip by role."""
     import ray
 
-    def call(actor: Any, version: int) -> Any:
-        return getattr(actor, method).remote(np.array(weights, copy=True), version, filters)
+    def call(index: int, version: int) -> Any:
+        return getattr(actors[index], method).remote(np.array(weights, copy=True), version, filters)
 
     # Every actor started and warm before the clock: a wait-any loop would otherwise cycle among the
     # first actors up while the others' processes start, and time their start-up.
     for _ in range(3):
-        ray.get([call(actor, 0) for actor in actors])
-    in_flight = {call(actor, 0): i for i, actor in enumerate(actors)}
-    for _ in range(2 * len(actors)):  # warm-up: the loop's own rhythm
-        ready, _ = ray.wait(list(in_flight), num_returns=1)
-        index = in_flight.pop(ready[0])
-        ray.get(ready[0])
-        in_flight[call(actors[index], 0)] = index
-    cpu_before, start = cpu_seconds_by_role(), time.perf_counter()
-    for version in range(round_trips):
-        ready, _ = ray.wait(list(in_flight), num_returns=1)
-        index = in_flight.pop(ready[0])
-        ray.get(ready[0])
-        in_flight[call(actors[index], version)] = index
-    wall = time.perf_counter() - start
-    cpu_after = cpu_seconds_by_role()
-    ray.get(list(in_flight))
-    return {
-        "wall_ms": wall / round_trips * 1e3,
-        **{f"{role}_ms": (cpu_after[role] - cpu_before[role]) / round_trips * 1e3 for role in ROLES},
-    }
+        ray.get([call(index, 0) for index in range(len(actors))])
+    wall, cpu = wait_any_round_trips(call, len(actors), round_trips, warm_up=2 * len(actors), cpu=True)
+    return {"wall_ms": wall / round_trips * 1e3, **{f"{role}_ms": cpu[role] / round_trips * 1e3 for role in ROLES}}
 
 
 def main() -> None:
@@ -123,14 +104,10 @@ def main() -> None:
     weights, filters, in_process_ms = task_inputs(config)
     ensure_ray(None)
 
-    @ray.remote(num_cpus=0)
-    class Echo:
-        def echo(self, array: np.ndarray, version: int, filter_state: Any = None) -> tuple[np.ndarray, int]:
-            return np.array(array, copy=True), version
-
+    remote_echo = ray.remote(num_cpus=0)(Echo)
     remote_probe = ray.remote(num_cpus=0)(ProbeWorker)
     variants = [
-        ("1. echo (the floor)", lambda: [Echo.remote() for _ in range(args.actors)], "echo"),
+        ("1. echo (the floor)", lambda: [remote_echo.remote() for _ in range(args.actors)], "echo"),
         ("2. our actor, echo", None, "echo"),
         ("3. our actor, empty GradientResult", None, "empty_result"),
         ("4. our actor, compute_gradients", None, "compute_gradients"),
