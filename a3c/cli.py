@@ -494,8 +494,13 @@ def evaluate(
         else:
             stats = "  ".join(f"{k} {summary[k]:.2f}" for k in ["mean", "std", "min", "max"])
             stdout.print(f"{title}: {stats}", highlight=False, soft_wrap=True)
-        if render is not None:
-            stdout.print(f"wrote {render}")
+        if result.rendered is not None:
+            reward, frames = result.rendered
+            stdout.print(
+                f"wrote {render}: one more episode, reward {reward:.2f}, {frames:,} frames",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     _run_guarded(debug, action)
 

@@ -24,10 +24,12 @@ from a3c.spaces import Spaces, upgrade_spaces_dict
 
 @dataclass
 class EvaluationResult:
-    """Each played episode's total reward and length; `summary` gives the reward's mean, std, min and max."""
+    """Each played episode's total reward and length; `summary` gives the reward's mean, std, min and max.
+    `rendered`: the GIF's episode (reward, frames), played after the others and not in them."""
 
     rewards: list[float]
     lengths: list[int]
+    rendered: tuple[float, int] | None = None
 
     @property
     def summary(self) -> dict[str, float]:
@@ -191,18 +193,19 @@ class SavedPolicy:
             rewards.append(total)
             lengths.append(steps)
         env.close()
-        if render_to is not None:
-            self.render_gif(render_to, deterministic, seed, rng)
-        return EvaluationResult(rewards, lengths)
+        rendered = None if render_to is None else self.render_gif(render_to, deterministic, seed, rng)
+        return EvaluationResult(rewards, lengths, rendered)
 
-    def render_gif(self, path: Path, deterministic: bool, seed: int | None, rng: np.random.Generator) -> int:
-        """Write one episode as an animated GIF; return the number of frames."""
+    def render_gif(
+        self, path: Path, deterministic: bool, seed: int | None, rng: np.random.Generator
+    ) -> tuple[float, int]:
+        """Write one episode as an animated GIF; return its reward and number of frames."""
         from PIL import Image
 
         env = self.make_env(render_mode="rgb_array")
         frames: list[np.ndarray] = []
         try:
-            self.play(env, deterministic, rng, seed, frames)
+            reward, _ = self.play(env, deterministic, rng, seed, frames)
         except Exception as error:  # noqa: BLE001 - renderers fail in many ways (no OpenGL, no display)
             raise EnvironmentFailure(
                 f"cannot render {self.env_id}: {type(error).__name__}: {str(error).strip()[:300]} (MuJoCo without a "
@@ -214,4 +217,4 @@ class SavedPolicy:
         tmp = path.with_name(f".{path.name}.tmp")
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=33, loop=0)
         tmp.replace(path)
-        return len(images)
+        return reward, len(images)

@@ -8,6 +8,7 @@
     python -m benchmarks speed                                 # make bench: limit, floor, throughput, tutorial, pong
     python -m benchmarks speed --sections floor tutorial       # the tutorial against Ray's own floor
     python -m benchmarks report benchmarks/results/suite_defaults.json   # rewrite a finished run's Markdown
+    python -m benchmarks plot benchmarks/results/suite_pong_60min.json --out pong.png   # a suite's curves
 
 A suite writes benchmarks/results/suite_NAME.{json,md} (--out to change) and every run's directory
 (the layout `a3c train` writes) under benchmarks/results/runs/ (not kept in git); speed writes
@@ -27,6 +28,7 @@ from benchmarks import report, speed
 from benchmarks.entrants import missing_sb3, start_ray
 from benchmarks.suites import (
     Suite,
+    curve_groups,
     customized,
     load_suite,
     missing_extra,
@@ -93,7 +95,25 @@ def parser() -> argparse.ArgumentParser:
 
     rewrite = commands.add_parser("report", help="rewrite the Markdown of a finished run from its JSON")
     rewrite.add_argument("json", type=Path)
+
+    plot = commands.add_parser(
+        "plot",
+        help="learning curves of finished suite runs, each entrant's median over seeds and its min-max band",
+        description="Each entrant's median 100-episode mean over its seeds, with the min-max band, against env "
+        "steps and wall-clock seconds, from the curves a suite's JSON keeps (25 points a run). LABEL=JSON names a "
+        "setting (an --override run): its entrants are drawn as 'a3c (LABEL)', and reports with one label are one "
+        "curve (a setting whose seeds ran into several reports).",
+    )
+    plot.add_argument("reports", nargs="+", metavar="[LABEL=]JSON", type=labelled_report)
+    plot.add_argument("--row", metavar="ENV", help="the environment to draw (needed when the reports hold several)")
+    plot.add_argument("--out", type=Path, required=True, help="PNG file to write")
     return main
+
+
+def labelled_report(text: str) -> tuple[str | None, Path]:
+    """'LSTM-42=results/x.json' -> ('LSTM-42', Path('results/x.json')); 'x.json' -> (None, Path('x.json'))."""
+    label, sep, path = text.rpartition("=") if not Path(text).is_file() else ("", "", text)
+    return (label or None) if sep else None, Path(path)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -114,6 +134,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             main.error(f"suite {args.name} has no entrant(s) {unknown}; choose from {', '.join(args.suite.entrants)}")
     if args.command == "report" and not args.json.is_file():
         main.error(f"no such file {args.json}")
+    if args.command == "plot":
+        args.loaded = []
+        for label, path in args.reports:
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError) as error:
+                main.error(f"cannot read {path}: {error}")
+            if not isinstance(data, dict) or data.get("kind") != "suite":
+                main.error(f"{path} is not a suite's report (python -m benchmarks suite ... --out writes one)")
+            args.loaded.append((label, data))
+        envs = list(dict.fromkeys(r["env_id"] for _, data in args.loaded for r in data["rows"]))
+        if args.row is None and len(envs) != 1:
+            main.error(f"the reports hold {len(envs)} environments: choose one with --row from {', '.join(envs)}")
+        args.row = args.row or envs[0]
+        if args.row not in envs:
+            main.error(f"no report holds {args.row}; they hold {', '.join(envs)}")
     return args
 
 
@@ -234,6 +270,18 @@ def rewrite_report(path: Path) -> None:
     print(f"Wrote {path.with_suffix('.md')}")
 
 
+def plot_reports(args: argparse.Namespace) -> None:
+    from a3c.plot import plot_curves
+
+    groups = curve_groups(args.loaded, args.row)
+    thresholds = {r["threshold"] for _, data in args.loaded for r in data["rows"] if r["env_id"] == args.row}
+    target = thresholds.pop() if len(thresholds) == 1 else None
+    x_axes = [("timesteps_total", "env steps"), ("wall_s", "wall-clock seconds (from agent construction)")]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    plot_curves(groups, args.out, x_axes, target, f"{args.row}: median over seeds, band = min-max")
+    print(f"Wrote {args.out}: " + "; ".join(f"{name} ({len(runs)} runs)" for name, runs in groups))
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.command == "list":
@@ -242,6 +290,8 @@ def main(argv: list[str] | None = None) -> None:
         run_suite(args)
     elif args.command == "speed":
         run_speed(args)
+    elif args.command == "plot":
+        plot_reports(args)
     else:
         rewrite_report(args.json)
 

@@ -35,6 +35,7 @@ from benchmarks.entrants import AfterTarget, Entrant, deep_merge
 
 SUITES = Path(__file__).resolve().parent / "suites"
 COLLAPSE_FRACTION = 0.1  # issue 13: never more than 10% of the row's scale below the best so far
+CURVE_KEYS = ("wall_s", "timesteps_total", "episodes_total", "episode_reward_mean")  # a kept curve point
 CURVE_POINTS = 25  # per run in the kept JSON: a full suite's file stays under 200 KB (the curves are in the run dirs)
 
 
@@ -242,11 +243,31 @@ def target_ratio(summaries: dict[str, dict[str, Any]], ours: str = "a3c") -> dic
 
 
 def thin(rows: list[dict[str, float]], points: int = CURVE_POINTS) -> list[list[float | None]]:
-    """At most `points` + 1 rows of a curve ([wall_s, env steps, episodes, 100-episode mean]), the last kept."""
+    """At most `points` + 1 rows of a curve (values of CURVE_KEYS), the last kept."""
     step = max(1, math.ceil(len(rows) / points))
     kept = rows[::step] + ([rows[-1]] if rows and (len(rows) - 1) % step else [])
-    keys = ("wall_s", "timesteps_total", "episodes_total", "episode_reward_mean")
-    return [[round(float(r[k]), 2) if math.isfinite(r[k]) else None for k in keys] for r in kept]
+    return [[round(float(r[k]), 2) if math.isfinite(r[k]) else None for k in CURVE_KEYS] for r in kept]
+
+
+def curve_groups(reports: list[tuple[str | None, dict[str, Any]]], env_id: str) -> list[tuple[str, list[list[dict]]]]:
+    """Each entrant's runs on `env_id` as progress rows (from the curves a suite's JSON keeps), for
+    a3c.plot.plot_curves: one group per entrant and label, so one setting run into several reports over
+    several sessions (the same label) is one curve, and two settings of one entrant are two."""
+    groups: dict[str, list[list[dict]]] = {}
+    for label, data in reports:
+        for row in data["rows"]:
+            if row["env_id"] != env_id:
+                continue
+            for entrant, summary in row["entrants"].items():
+                name = f"{entrant} ({label})" if label else entrant
+                for run in summary["runs"]:
+                    if run.get("curve"):
+                        rows = [
+                            {k: math.nan if v is None else v for k, v in zip(CURVE_KEYS, point, strict=True)}
+                            for point in run["curve"]
+                        ]
+                        groups.setdefault(name, []).append(rows)
+    return list(groups.items())
 
 
 # -- running ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from benchmarks.suites import (
     CURVE_POINTS,
     Row,
     collapse_drop,
+    curve_groups,
     load_suite,
     outcome,
     run_order,
@@ -295,6 +296,38 @@ def test_report_rewrites_the_markdown_of_a_saved_suite_and_speed_run(tmp_path):
     assert "`tutorial_to_floor_ratio`: 4.000" in text and "| 0 | 9.0 | 5.0 | 4.0 | 4.00x | 20.0 |" in text
     with pytest.raises(SystemExit):
         cli.parse_args(["report", str(tmp_path / "missing.json")])
+
+
+def test_plot_draws_each_entrant_and_label_as_one_curve_from_the_kept_curves(tmp_path, capsys):
+    """One setting whose seeds ran into two reports (one label) is one curve of both reports' runs; an
+    unlabelled report's entrants keep their names; a point before the first episode is NaN, not 0."""
+    pong = Row("ALE/Pong-v5", 18.0, random_score=-20.7, cap_s=60.0)
+    defaults = {"kind": "suite", "rows": [suite_result(pong, 3, ["a3c", "sb3_ppo_zoo"])]}
+    seed0, seeds12 = ({"kind": "suite", "rows": [suite_result(pong, n, ["a3c"])]} for n in (1, 2))
+    seed0["rows"][0]["entrants"]["a3c"]["runs"][0]["curve"][0][3] = None
+    groups = dict(curve_groups([(None, defaults), ("LSTM-42", seed0), ("LSTM-42", seeds12)], "ALE/Pong-v5"))
+    assert {name: len(runs) for name, runs in groups.items()} == {"a3c": 3, "sb3_ppo_zoo": 3, "a3c (LSTM-42)": 3}
+    first = groups["a3c (LSTM-42)"][0][0]
+    assert math.isnan(first["episode_reward_mean"]) and first["timesteps_total"] == 10
+    assert curve_groups([(None, defaults)], "CartPole-v1") == []
+
+    paths = {name: tmp_path / f"{name}.json" for name in ("defaults", "seed0", "seeds12")}
+    for name, data in zip(paths, (defaults, seed0, seeds12), strict=True):
+        paths[name].write_text(json.dumps(data))
+    out = tmp_path / "img" / "pong.png"
+    cli.main(
+        ["plot", str(paths["defaults"]), f"LSTM-42={paths['seed0']}", f"LSTM-42={paths['seeds12']}", "--out", str(out)]
+    )
+    assert out.read_bytes()[:4] == b"\x89PNG" and "a3c (LSTM-42) (3 runs)" in capsys.readouterr().out
+    (tmp_path / "speed.json").write_text(json.dumps({"kind": "speed"}))
+    for bad, says in [
+        ([str(tmp_path / "missing.json")], "cannot read"),
+        ([str(tmp_path / "speed.json")], "not a suite's report"),
+        ([str(paths["defaults"]), "--row", "CartPole-v1"], "no report holds CartPole-v1"),
+    ]:
+        with pytest.raises(SystemExit):
+            cli.parse_args(["plot", *bad, "--out", str(out)])
+        assert says in capsys.readouterr().err
 
 
 def test_speed_ratios_come_from_the_figures_and_are_null_when_unmeasured():
