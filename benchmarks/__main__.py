@@ -107,6 +107,7 @@ def parser() -> argparse.ArgumentParser:
     plot.add_argument("reports", nargs="+", metavar="[LABEL=]JSON", type=labelled_report)
     plot.add_argument("--row", metavar="ENV", help="the environment to draw (needed when the reports hold several)")
     plot.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    plot.add_argument("--target", type=float, help="a dashed line at this score (default: the row's threshold)")
     return main
 
 
@@ -150,6 +151,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.row = args.row or envs[0]
         if args.row not in envs:
             main.error(f"no report holds {args.row}; they hold {', '.join(envs)}")
+        if args.out.suffix.lower() != ".png" or args.out.is_dir():
+            main.error(f"--out writes a PNG: give a file ending in .png, got {args.out}")
     return args
 
 
@@ -275,7 +278,7 @@ def plot_reports(args: argparse.Namespace) -> None:
 
     groups = curve_groups(args.loaded, args.row)
     thresholds = {r["threshold"] for _, data in args.loaded for r in data["rows"] if r["env_id"] == args.row}
-    target = thresholds.pop() if len(thresholds) == 1 else None
+    target = args.target if args.target is not None else thresholds.pop() if len(thresholds) == 1 else None
     x_axes = [("timesteps_total", "env steps"), ("wall_s", "wall-clock seconds (from agent construction)")]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     plot_curves(groups, args.out, x_axes, target, f"{args.row}: median over seeds, band = min-max")

@@ -324,9 +324,10 @@ def test_plot_draws_each_entrant_and_label_as_one_curve_from_the_kept_curves(tmp
         ([str(tmp_path / "missing.json")], "cannot read"),
         ([str(tmp_path / "speed.json")], "not a suite's report"),
         ([str(paths["defaults"]), "--row", "CartPole-v1"], "no report holds CartPole-v1"),
+        ([str(paths["defaults"]), "--out", str(tmp_path)], "writes a PNG"),
     ]:
         with pytest.raises(SystemExit):
-            cli.parse_args(["plot", *bad, "--out", str(out)])
+            cli.parse_args(["plot", "--out", str(out), *bad])
         assert says in capsys.readouterr().err
 
 
