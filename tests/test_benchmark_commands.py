@@ -50,8 +50,10 @@ def documented_commands() -> list[list[str]]:
     return commands
 
 
-def test_every_documented_command_parses():
-    """ENV in a command stands for each of the suite's rows; [brackets] mark an optional part."""
+def test_every_documented_command_parses(monkeypatch):
+    """ENV in a command stands for each of the suite's rows; [brackets] mark an optional part. A plot
+    reads the reports it names (kept in git), from the repository's root as the docs say to run it."""
+    monkeypatch.chdir(ROOT)
     commands = documented_commands()
     assert len(commands) > 40, commands
     for words in commands:
