@@ -166,13 +166,12 @@ class Comparison:
 
     def plot(self, path: Path) -> None:
         """Each agent's median over seeds and min-max band, against env steps and wall-clock seconds."""
-        from a3c.plot import plot_curves
+        from a3c.plot import STEPS_AND_WALL_CLOCK, plot_curves
 
         agents = dict.fromkeys(r.agent for r in self.runs)
         groups = [(agent, [r.rows for r in self.runs if r.agent == agent and r.rows]) for agent in agents]
-        x_axes = [("timesteps_total", "env steps"), ("wall_s", "wall-clock seconds (from agent construction)")]
         title = f"{self.env}: median over seeds, band = min-max"
-        plot_curves(groups, path, x_axes, self.stop.get("episode_reward_mean"), title)
+        plot_curves(groups, path, STEPS_AND_WALL_CLOCK, self.stop.get("episode_reward_mean"), title)
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -14,6 +14,9 @@ import numpy as np
 
 Rows = list[dict[str, float]]
 
+# The two panels of a comparison: progress against env steps and against wall-clock time (rows' `wall_s`).
+STEPS_AND_WALL_CLOCK = (("timesteps_total", "env steps"), ("wall_s", "wall-clock seconds (from agent construction)"))
+
 
 def band(runs: Sequence[Rows], x_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Median, min and max of episode_reward_mean across runs on a common grid of `x_key`; None when

@@ -136,24 +136,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.command == "report" and not args.json.is_file():
         main.error(f"no such file {args.json}")
     if args.command == "plot":
-        args.loaded = []
-        for label, path in args.reports:
-            try:
-                data = json.loads(path.read_text())
-            except (OSError, ValueError) as error:
-                main.error(f"cannot read {path}: {error}")
-            if not isinstance(data, dict) or data.get("kind") != "suite":
-                main.error(f"{path} is not a suite's report (python -m benchmarks suite ... --out writes one)")
-            args.loaded.append((label, data))
-        envs = list(dict.fromkeys(r["env_id"] for _, data in args.loaded for r in data["rows"]))
-        if args.row is None and len(envs) != 1:
-            main.error(f"the reports hold {len(envs)} environments: choose one with --row from {', '.join(envs)}")
-        args.row = args.row or envs[0]
-        if args.row not in envs:
-            main.error(f"no report holds {args.row}; they hold {', '.join(envs)}")
-        if args.out.suffix.lower() != ".png" or args.out.is_dir():
-            main.error(f"--out writes a PNG: give a file ending in .png, got {args.out}")
+        load_plot_reports(main, args)
     return args
+
+
+def load_plot_reports(main: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """`plot`'s reports read into args.loaded and its row chosen, or one line naming what is wrong."""
+    args.loaded = []
+    for label, path in args.reports:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            main.error(f"cannot read {path}: {error}")
+        if not isinstance(data, dict) or data.get("kind") != "suite":
+            main.error(f"{path} is not a suite's report (python -m benchmarks suite ... --out writes one)")
+        args.loaded.append((label, data))
+    envs = list(dict.fromkeys(r["env_id"] for _, data in args.loaded for r in data["rows"]))
+    if args.row is None and len(envs) != 1:
+        main.error(f"the reports hold {len(envs)} environments: choose one with --row from {', '.join(envs)}")
+    args.row = args.row or envs[0]
+    if args.row not in envs:
+        main.error(f"no report holds {args.row}; they hold {', '.join(envs)}")
+    if args.out.suffix.lower() != ".png" or args.out.is_dir():
+        main.error(f"--out writes a PNG: give a file ending in .png, got {args.out}")
 
 
 def list_suites() -> None:
@@ -274,14 +279,13 @@ def rewrite_report(path: Path) -> None:
 
 
 def plot_reports(args: argparse.Namespace) -> None:
-    from a3c.plot import plot_curves
+    from a3c.plot import STEPS_AND_WALL_CLOCK, plot_curves
 
     groups = curve_groups(args.loaded, args.row)
     thresholds = {r["threshold"] for _, data in args.loaded for r in data["rows"] if r["env_id"] == args.row}
     target = args.target if args.target is not None else thresholds.pop() if len(thresholds) == 1 else None
-    x_axes = [("timesteps_total", "env steps"), ("wall_s", "wall-clock seconds (from agent construction)")]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    plot_curves(groups, args.out, x_axes, target, f"{args.row}: median over seeds, band = min-max")
+    plot_curves(groups, args.out, STEPS_AND_WALL_CLOCK, target, f"{args.row}: median over seeds, band = min-max")
     print(f"Wrote {args.out}: " + "; ".join(f"{name} ({len(runs)} runs)" for name, runs in groups))
 
 
