@@ -28,6 +28,7 @@ __all__ = [
     "Dense",
     "ModelPlan",
     "default_conv_filters",
+    "default_learner_threads",
     "default_lr",
     "plan_model",
     "value_shares_trunk",
@@ -53,6 +54,15 @@ def default_lr(algorithm: str, is_image: bool) -> float:
     """The rate `lr` None stands for: the agent's MLP rate (A3C's for an algorithm of a user's own),
     or CONV_LR for a conv net (see above)."""
     return CONV_LR if is_image else MLP_LR.get(algorithm, MLP_LR["a3c"])
+
+
+def default_learner_threads(is_image: bool, num_workers: int, cores: int) -> int:
+    """Torch threads for a synchronous learner's SGD (PPO's epochs), run while its workers wait: the
+    cores they sampled on (the driver's machine's, at most 1 + num_workers) for a conv net, one for
+    an MLP. Measured side by side on 2 cores: PPO on ALE/Pong-v5 with the zoo's settings 442 -> 756 env
+    steps/s with two threads; PPO on CartPole-v1 4,720 -> 4,320-4,550 (an MLP's small matmuls gain
+    nothing from a second thread)."""
+    return max(1, min(cores, 1 + num_workers)) if is_image else 1
 
 
 def default_conv_filters(image_shape: tuple[int, ...]) -> list[list[int]]:

@@ -337,6 +337,15 @@ PPO_SCHEMA: dict[str, Option] = {
     "entropy_coeff": Option(0.0, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "entropy bonus"),
     "grad_clip": Option(0.5, (float, int), _positive, "a number > 0, or None", "clip gradients to this norm", True),
     "normalize_advantages": Option(True, (bool,), None, "True or False", "standardize advantages per minibatch"),
+    "num_learner_threads": Option(
+        None,
+        (int,),
+        _positive,
+        "an int >= 1, or None",
+        "torch threads for the driver's SGD epochs, which run while the workers wait; None: the driver "
+        "machine's cores (at most 1 + num_workers) for image observations, 1 for an MLP",
+        True,
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 import copy
 import math
+import os
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import torch
 
 from a3c import A2CAgent, PPOAgent
 from a3c.agents.a2c import average_gradients
+from a3c.catalog import default_learner_threads
 from a3c.core.losses import explained_variance, ppo_loss
 from a3c.worker import GradientResult
 
@@ -156,6 +158,31 @@ def test_same_api_and_checkpoints_as_a3c(cls, tmp_path):
     assert restored.timesteps_total == result.timesteps_total
     with pytest.raises(Exception, match="unknown config key 'clip_parm'.*clip_param"):
         PPOAgent({"clip_parm": 0.1}, "CartPole-v0")
+
+
+@pytest.mark.parametrize("chosen", [None, 1])
+def test_ppo_runs_its_epochs_on_the_cores_its_workers_left_for_images_and_gives_the_threads_back(chosen):
+    from toy_envs import SideEnv
+
+    assert [default_learner_threads(True, 1, 8), default_learner_threads(True, 4, 2)] == [2, 2]
+    assert [default_learner_threads(True, 0, 8), default_learner_threads(False, 4, 8)] == [1, 1]
+    seen = []
+
+    class Recording(PPOAgent):
+        def _sgd(self, batch):
+            seen.append(torch.get_num_threads())
+            return super()._sgd(batch)
+
+    config = {"seed": 0, "num_workers": 1, "execution": "local", "num_learner_threads": chosen}
+    config.update(batch_size=4, train_batch_size=8, sgd_minibatch_size=8, num_sgd_iter=1)
+    agent = Recording({**config, "model": {"conv_fc_hiddens": [8], "conv_filters": [[4, 3, 2]]}}, lambda c: SideEnv())
+    try:
+        agent.train()
+    finally:
+        agent.stop()
+    cores = len(os.sched_getaffinity(0))
+    assert seen == [min(2, cores) if chosen is None else chosen]
+    assert torch.get_num_threads() == 1  # the driver's one thread beside its workers, everywhere else
 
 
 def test_ppo_learns_cartpole():

@@ -3,13 +3,16 @@ runs num_sgd_iter epochs of minibatch SGD on the clipped surrogate objective."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
 
 from a3c.agents.base import Agent
+from a3c.catalog import default_learner_threads
 from a3c.config import PPO_SCHEMA, default_config
 from a3c.core.losses import explained_variance, ppo_loss
 from a3c.worker import TrainBatch
@@ -18,11 +21,32 @@ DEFAULT_CONFIG = default_config(PPO_SCHEMA)
 """PPO's defaults, a plain dict: `config = DEFAULT_CONFIG.copy()`, change keys, pass it to the agent."""
 
 
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with `count` torch threads, then give back the process's setting (the driver
+    keeps one thread beside its workers everywhere else)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class PPOAgent(Agent):
     """Proximal policy optimization (Schulman et al. 2017) on the same workers and model as A3C."""
 
     schema = PPO_SCHEMA
     algorithm = "ppo"
+
+    @property
+    def learner_threads(self) -> int:
+        """Torch threads for the SGD epochs: `num_learner_threads`, or the default by network
+        (a3c.catalog.default_learner_threads)."""
+        chosen = self.config["num_learner_threads"]
+        if chosen is not None:
+            return chosen
+        return default_learner_threads(self.plan.is_image, self.config["num_workers"], len(os.sched_getaffinity(0)))
 
     def _collect(self) -> TrainBatch:
         batches: list[TrainBatch] = []
@@ -72,6 +96,31 @@ class PPOAgent(Agent):
     def _train(self) -> tuple[int, dict[str, Any]]:
         batch = self._collect()
         lr = self.learner.update_lr(self.timesteps_total)
+        with torch_threads(self.learner_threads):
+            stats, norms = self._sgd(batch)
+        rows = batch.rows()
+        self.weights_version += 1
+        info = {
+            "learner": {
+                "policy_loss": float(np.mean([s.policy_loss for s in stats])),
+                "value_loss": float(np.mean([s.value_loss for s in stats])),
+                "entropy": float(np.mean([s.entropy for s in stats])),
+                "approx_kl": float(np.mean([s.approx_kl for s in stats])),
+                "clip_fraction": float(np.mean([s.clip_fraction for s in stats])),
+                "explained_variance": explained_variance(
+                    torch.from_numpy(rows["values"]), torch.from_numpy(rows["value_targets"])
+                ),
+                "grad_norm": float(np.mean(norms)) if norms else float("nan"),
+                "num_sgd_steps": len(norms),
+                "cur_lr": lr,
+            },
+            "weights_version": self.weights_version,
+        }
+        return batch.num_steps, info
+
+    def _sgd(self, batch: TrainBatch) -> tuple[list[Any], list[float]]:
+        """num_sgd_iter epochs of minibatch steps on the clipped surrogate: each minibatch's loss
+        statistics and gradient norm."""
         stats, norms = [], []
         for minibatch in self._minibatches(batch):
             advantages = minibatch["advantages"]
@@ -101,25 +150,7 @@ class PPOAgent(Agent):
             if norm is not None:
                 norms.append(norm)
             stats.append(minibatch_stats)
-        rows = batch.rows()
-        self.weights_version += 1
-        info = {
-            "learner": {
-                "policy_loss": float(np.mean([s.policy_loss for s in stats])),
-                "value_loss": float(np.mean([s.value_loss for s in stats])),
-                "entropy": float(np.mean([s.entropy for s in stats])),
-                "approx_kl": float(np.mean([s.approx_kl for s in stats])),
-                "clip_fraction": float(np.mean([s.clip_fraction for s in stats])),
-                "explained_variance": explained_variance(
-                    torch.from_numpy(rows["values"]), torch.from_numpy(rows["value_targets"])
-                ),
-                "grad_norm": float(np.mean(norms)) if norms else float("nan"),
-                "num_sgd_steps": len(norms),
-                "cur_lr": lr,
-            },
-            "weights_version": self.weights_version,
-        }
-        return batch.num_steps, info
+        return stats, norms
 
     @property
     def _sgd_generator(self) -> torch.Generator:
