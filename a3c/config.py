@@ -326,7 +326,14 @@ PPO_SCHEMA: dict[str, Option] = {
     ),
     "num_envs_per_worker": Option(4, (int,), _positive, "an int >= 1", "environments stepped together by each worker"),
     "batch_size": Option(32, (int,), _positive, "an int >= 1", "steps per environment per sampling round"),
-    "train_batch_size": Option(256, (int,), _positive, "an int >= 1", "env steps collected per PPO update"),
+    "train_batch_size": Option(
+        256,
+        (int,),
+        _positive,
+        "an int >= 1",
+        "env steps collected per PPO update, in rounds of every worker's rollout (a vector env's autoreset "
+        "slot counts as a step)",
+    ),
     "sgd_minibatch_size": Option(256, (int,), _positive, "an int >= 1", "rows per SGD minibatch"),
     "num_sgd_iter": Option(20, (int,), _positive, "an int >= 1", "epochs over each train batch"),
     "clip_param": Option(0.2, (float, int), _positive, "a number > 0", "PPO's surrogate clip range"),

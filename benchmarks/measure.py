@@ -142,45 +142,51 @@ def forward_cost_us(batch: int, repeats: int = 2000) -> dict[str, float]:
 
 
 class _Totals(Callback):
-    """Sums what each iteration of a timed run did: gradients, env steps, the driver's timers."""
+    """Sums what each iteration of a timed run did: env steps, gradients applied (A3C, A2C), the
+    driver's timers (whichever the agent reports: A3C's wait/apply/dispatch, PPO's sample/learn)."""
 
     def __init__(self) -> None:
         self.grads = self.steps = 0
-        self.timers = {"wait_time_s": 0.0, "apply_time_s": 0.0, "dispatch_time_s": 0.0}
+        self.timers: dict[str, float] = {}
 
     def on_iteration(self, run: Run, result: TrainResult) -> bool:
-        self.grads += result.info["learner"]["num_grads_applied"]
+        self.grads += result.info["learner"].get("num_grads_applied", 0)
         self.steps += result.timesteps_this_iter
-        for key in self.timers:
-            self.timers[key] += result.info["timers"][key]
+        for key, seconds in result.info.get("timers", {}).items():
+            self.timers[key] = self.timers.get(key, 0.0) + seconds
         return False
 
 
-def a3c_throughput(config: dict[str, Any], seconds: float, env: str = "CartPole-v0") -> dict[str, float]:
-    """A3C's train() for `seconds` (a3c.run.Run, no run directory) after one untimed warm-up iteration."""
-    from a3c import A3CAgent
+def agent_throughput(
+    config: dict[str, Any], seconds: float, env: str = "CartPole-v0", agent: str = "a3c"
+) -> dict[str, Any]:
+    """An agent's train() (A3C unless `agent` says "ppo" or "a2c") for `seconds` (a3c.run.Run, no run
+    directory) after one untimed warm-up iteration: env steps/s and, per gradient (A3C, A2C) or per
+    1,000 env steps (PPO), CPU by process and the driver's timers."""
+    from a3c.agents import AGENTS
 
     totals = _Totals()
     with PeakMemory() as memory:
-        agent = A3CAgent({"seed": 1, **config}, env)
+        trainer = AGENTS[agent]({"seed": 1, **config}, env)
         try:
-            agent.train()
+            first = trainer.train()
             cpu_before = cpu_seconds_by_role()
             start = time.perf_counter()
             stop = TimeLimit(seconds, wall=True)
-            Run(agent, None, stop, callbacks=[totals], catch_ctrl_c=False, started_at=start).run()
+            Run(trainer, None, stop, callbacks=[totals], catch_ctrl_c=False, started_at=start).run()
             elapsed = time.perf_counter() - start
             cpu_after = cpu_seconds_by_role()
         finally:
-            agent.stop()
-    grads = totals.grads
-    cpu_ms = {role: (cpu_after[role] - cpu_before[role]) / grads * 1e3 for role in cpu_before}
+            trainer.stop()
+    per, unit = (totals.grads, "grad") if totals.grads else (totals.steps / 1000, "1k_steps")
+    cpu_ms = {role: (cpu_after[role] - cpu_before[role]) / per * 1e3 for role in cpu_before}
     return {
-        "cpu_ms_per_grad": cpu_ms,
+        f"cpu_ms_per_{unit}": cpu_ms,
         "env_steps_per_s": totals.steps / elapsed,
-        "grads_per_s": grads / elapsed,
-        **{key.replace("_time_s", "_ms_per_grad"): value / grads * 1e3 for key, value in totals.timers.items()},
+        "grads_per_s": totals.grads / elapsed,
+        **{key.replace("_time_s", f"_ms_per_{unit}"): value / per * 1e3 for key, value in totals.timers.items()},
         "peak_memory_mib": memory.peak_mib,
+        **{key: value for key, value in first.info["learner"].items() if key == "num_learner_threads"},
     }
 
 

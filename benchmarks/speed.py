@@ -12,6 +12,10 @@
   pong         ALE/Pong-v5: raw agent steps/s of one worker's vector env in one process, and A3C's
                agent steps/s learning with the defaults: the fraction of two cores' raw rate (needs
                the atari extra; skipped without it)
+  ppo          PPO's env steps/s with its SGD epochs on one torch thread and on the default
+               (num_learner_threads None: the cores the workers left, for image observations), on
+               CartPole-v1 (PPO's defaults) and ALE/Pong-v5 (examples/tuned/pong_ppo.yaml; needs the
+               atari extra), with the time split between sampling and learning
 
 Each section measures into the report's JSON; its table is rendered from that JSON (`tables`). Every
 ratio is computed from figures of the same run. Sizes: full, --quick (minutes), --smoke (seconds: CI's
@@ -27,7 +31,7 @@ from typing import Any
 
 from benchmarks.entrants import sb3_throughput, tuned_config
 from benchmarks.measure import (
-    a3c_throughput,
+    agent_throughput,
     cpu_seconds_by_role,
     env_step_rate,
     forward_cost_us,
@@ -37,7 +41,7 @@ from benchmarks.measure import (
 )
 from benchmarks.report import fmt, table
 
-SECTIONS = ("limit", "floor", "throughput", "tutorial", "pong")
+SECTIONS = ("limit", "floor", "throughput", "tutorial", "pong", "ppo")
 SIZES = ("full", "quick", "smoke")
 TUTORIAL_ITERATIONS = 100  # the tutorial's loop: 100 train() calls of grads_per_step gradients
 ROLES = ("driver", "workers", "ray_system")
@@ -114,7 +118,7 @@ def measure_throughput(size: str, seeds: list[int]) -> dict[str, Any]:
     for batch in by_size(size, [16, 64], [16], [16]):
         for workers in by_size(size, [1, 2, 4, 16], [2, 16], [2]):
             cell = {"num_workers": workers, "batch_size": batch, "num_envs_per_worker": 1}
-            grid.append({**cell, **a3c_throughput(cell, seconds)})
+            grid.append({**cell, **agent_throughput(cell, seconds)})
             print(
                 f"  throughput workers={workers} batch={batch}: {grid[-1]['env_steps_per_s']:,.0f} steps/s", flush=True
             )
@@ -122,7 +126,7 @@ def measure_throughput(size: str, seeds: list[int]) -> dict[str, Any]:
     for name in by_size(size, ("cartpole", "cartpole_throughput"), ("cartpole", "cartpole_throughput"), ("cartpole",)):
         tuned = tuned_config(name)
         cell = {key: tuned[key] for key in ("num_workers", "batch_size", "num_envs_per_worker")}
-        tuned_rows.append({**cell, "config": f"examples/tuned/{name}.yaml", **a3c_throughput(tuned, seconds)})
+        tuned_rows.append({**cell, "config": f"examples/tuned/{name}.yaml", **agent_throughput(tuned, seconds)})
     sb3 = sb3_throughput("sb3_a2c", "CartPole-v0", by_size(size, 40_000, 10_000, 500))
     two = [r for r in [*grid, *tuned_rows] if r["num_workers"] == 2]
     return {
@@ -248,10 +252,16 @@ def table_tutorial(data: dict[str, Any], report: dict[str, Any]) -> str:
 # -- pong ------------------------------------------------------------------------------------------------
 
 
-def measure_pong(size: str, seeds: list[int]) -> dict[str, Any] | None:
+def has_atari() -> bool:
     try:
         import ale_py  # noqa: F401
     except ImportError:
+        return False
+    return True
+
+
+def measure_pong(size: str, seeds: list[int]) -> dict[str, Any] | None:
+    if not has_atari():
         print("  pong: skipped (the atari extra is not installed: make extras)", flush=True)
         return None
     from a3c import DEFAULT_CONFIG
@@ -260,7 +270,7 @@ def measure_pong(size: str, seeds: list[int]) -> dict[str, Any] | None:
     num_envs = default_envs_per_worker(DEFAULT_CONFIG["num_workers"])  # what each default worker steps
     seconds = by_size(size, 60.0, 20.0, 0.5)
     raw = pong_raw_rate(by_size(size, 10.0, 5.0, 0.5), num_envs)
-    learning = a3c_throughput({"grads_per_step": by_size(size, 20, 20, 2)}, seconds, env="ALE/Pong-v5")
+    learning = agent_throughput({"grads_per_step": by_size(size, 20, 20, 2)}, seconds, env="ALE/Pong-v5")
     return {
         "raw_steps_per_s_one_process": raw,
         "num_envs": num_envs,
@@ -293,12 +303,61 @@ def table_pong(data: dict[str, Any]) -> str:
     )
 
 
+# -- ppo -------------------------------------------------------------------------------------------------
+
+
+def measure_ppo(size: str, seeds: list[int]) -> dict[str, Any]:
+    """One thread against the default, alternated (twice at full size) so drift hits both alike."""
+    seconds = by_size(size, 60.0, 20.0, 0.5)
+    cases = [("CartPole-v1", {})]
+    if has_atari():
+        smoke = {"batch_size": 4, "train_batch_size": 64, "sgd_minibatch_size": 32}
+        cases.append(("ALE/Pong-v5", {**tuned_config("pong_ppo"), **by_size(size, {}, {}, smoke)}))
+    else:
+        print("  ppo: ALE/Pong-v5 skipped (the atari extra is not installed: make extras)", flush=True)
+    rows = []
+    for env, config in cases:
+        for threads in [1, None] * by_size(size, 2, 1, 1):
+            measured = agent_throughput({**config, "num_learner_threads": threads}, seconds, env=env, agent="ppo")
+            rows.append({"env": env, "threads_setting": threads, **measured})
+            threads_used, rate = measured["num_learner_threads"], measured["env_steps_per_s"]
+            print(f"  ppo {env} threads={threads_used}: {rate:,.0f} env steps/s", flush=True)
+    return {"seconds": seconds, "rows": rows}
+
+
+def table_ppo(data: dict[str, Any]) -> str:
+    rows = [
+        [
+            r["env"],
+            f"{r['num_learner_threads']}" + (" (default)" if r["threads_setting"] is None else ""),
+            f"{r['env_steps_per_s']:,.0f}",
+            f"{r['sample_ms_per_1k_steps']:,.0f} / {r['learn_ms_per_1k_steps']:,.0f}",
+            cpu_cells(r["cpu_ms_per_1k_steps"]),
+        ]
+        for r in data["rows"]
+    ]
+    return table(
+        "PPO: its SGD epochs on one torch thread and on the cores the workers left",
+        [
+            "env",
+            "learner threads",
+            "env steps/s",
+            "ms per 1,000 env steps: sampling / learning",
+            "CPU ms per 1,000 env steps driver / workers / Ray servers",
+        ],
+        rows,
+        note=f"{data['seconds']:.0f} s each after a warm-up iteration. CartPole-v1: PPO's defaults; "
+        "ALE/Pong-v5: examples/tuned/pong_ppo.yaml (the zoo's Atari settings).",
+    )
+
+
 MEASURE: dict[str, Callable[[str, list[int]], dict[str, Any] | None]] = {
     "limit": measure_limit,
     "floor": measure_floor,
     "throughput": measure_throughput,
     "tutorial": measure_tutorial,
     "pong": measure_pong,
+    "ppo": measure_ppo,
 }
 
 
@@ -306,9 +365,8 @@ def section_table(section: str, report: dict[str, Any]) -> str:
     data = report[section]
     if section == "tutorial":
         return table_tutorial(data, report)
-    return {"limit": table_limit, "floor": table_floor, "throughput": table_throughput, "pong": table_pong}[section](
-        data
-    )
+    tables = {"limit": table_limit, "floor": table_floor, "throughput": table_throughput, "pong": table_pong}
+    return {**tables, "ppo": table_ppo}[section](data)
 
 
 # -- the headline ratios ---------------------------------------------------------------------------------

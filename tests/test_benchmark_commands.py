@@ -71,10 +71,15 @@ def test_every_documented_command_parses(monkeypatch):
 def test_speed_every_section_in_smoke_size(tmp_path):
     out = run_module("benchmarks", "speed", "--smoke", "--out", tmp_path / "speed.json")
     report = json.loads((tmp_path / "speed.json").read_text())
-    for section in ("limit", "floor", "throughput", "tutorial", "pong"):
+    for section in ("limit", "floor", "throughput", "tutorial", "pong", "ppo"):
         assert section in report, f"section {section} wrote nothing:\n{out[-2000:]}"
     assert report["tutorial_to_floor_ratio"] > 0 and report["pong_fraction_of_two_cores"] > 0
-    assert "Ray's floor for the tutorial" in (tmp_path / "speed.md").read_text()
+    markdown = (tmp_path / "speed.md").read_text()
+    assert "Ray's floor for the tutorial" in markdown and "PPO: its SGD epochs" in markdown
+    ppo = {(row["env"], row["threads_setting"]): row for row in report["ppo"]["rows"]}
+    assert ppo[("CartPole-v1", None)]["num_learner_threads"] == 1  # an MLP learns on one thread
+    assert ppo[("ALE/Pong-v5", 1)]["num_learner_threads"] == 1
+    assert ppo[("ALE/Pong-v5", None)]["num_learner_threads"] == min(2, len(os.sched_getaffinity(0)))
 
 
 def test_a_suite_row_with_ours_and_sb3_writes_run_directories_the_tools_read(tmp_path):
@@ -135,7 +140,7 @@ def test_tools_run(args):
 def test_spaces_sections(tmp_path):
     """All but `transfer`, which starts two more local Rays of four Pong LSTM workers each (about 40 s
     here: more than the suite can spend; run by hand with `--sections transfer`), and `pong`, whose
-    measuring function is benchmarks.measure's `a3c_throughput` on Pong, run by the speed smoke test."""
+    measuring function is benchmarks.measure's `agent_throughput` on Pong, run by the speed smoke test."""
     run_module(
         "benchmarks.tools.spaces", "--sections", "startup", "e2e", "--seconds", "0.5",
         "--actors", "1", "--workers", "1", "--envs", "FrozenLake-v1", "--scratch", tmp_path / "e2e",

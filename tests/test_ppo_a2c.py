@@ -105,7 +105,23 @@ def test_ppo_update_reports_its_statistics_and_counts_steps():
     assert learner["num_sgd_steps"] == 3 * 2
     for key in ["approx_kl", "clip_fraction", "explained_variance", "policy_loss", "value_loss", "entropy"]:
         assert np.isfinite(learner[key])
+    timers = result.info["timers"]
+    assert 0 < timers["sample_time_s"] and 0 < timers["learn_time_s"]
+    assert timers["sample_time_s"] + timers["learn_time_s"] <= result.time_this_iter_s
     assert not np.array_equal(before, agent.learner.weights())
+
+
+def test_ppo_updates_on_one_round_of_rollouts_whatever_episodes_end_in_it():
+    """A vector env's autoreset slot holds no transition; counting transitions alone made a round
+    fall short and sampled a second one, doubling most updates' batches."""
+    config = {**SMALL, "num_workers": 0, "num_envs_per_worker": 4, "batch_size": 32, "train_batch_size": 128}
+    agent = PPOAgent(config, "CartPole-v1")
+    try:
+        results = [agent.train() for _ in range(6)]
+    finally:
+        agent.stop()
+    assert sum(r.episodes_this_iter for r in results) > 0  # episodes ended, autoreset slots were dropped
+    assert all(128 - 4 * 8 <= r.timesteps_this_iter <= 128 for r in results), [r.timesteps_this_iter for r in results]
 
 
 def test_ppo_first_minibatch_is_on_policy():
@@ -177,11 +193,11 @@ def test_ppo_runs_its_epochs_on_the_cores_its_workers_left_for_images_and_gives_
     config.update(batch_size=4, train_batch_size=8, sgd_minibatch_size=8, num_sgd_iter=1)
     agent = Recording({**config, "model": {"conv_fc_hiddens": [8], "conv_filters": [[4, 3, 2]]}}, lambda c: SideEnv())
     try:
-        agent.train()
+        result = agent.train()
     finally:
         agent.stop()
     cores = len(os.sched_getaffinity(0))
-    assert seen == [min(2, cores) if chosen is None else chosen]
+    assert seen == [min(2, cores) if chosen is None else chosen] == [result.info["learner"]["num_learner_threads"]]
     assert torch.get_num_threads() == 1  # the driver's one thread beside its workers, everywhere else
 
 

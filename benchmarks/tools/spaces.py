@@ -42,7 +42,7 @@ E2E_ENVS = [
 ]
 ROOT = Path(__file__).resolve().parents[2]
 
-from benchmarks.measure import a3c_throughput, env_step_rate  # noqa: E402
+from benchmarks.measure import agent_throughput, env_step_rate  # noqa: E402
 
 LSTM = {"fcnet_hiddens": [64], "use_lstm": True, "lstm_cell_size": 64}
 ONE_ENV = {"num_envs_per_worker": 1}  # as README's tables were measured (the default was 1 until 2026-11-26)
@@ -90,7 +90,7 @@ def pong(seconds: float, names: tuple[str, ...] = tuple(PONG_CONFIGS)) -> dict:
     result = {"raw_steps_per_s_one_process": raw, "raw_limit_two_cores": 2 * raw}
     configs = {name: PONG_CONFIGS[name] for name in names}
     for name, config in configs.items():
-        measured = a3c_throughput({**config, "grads_per_step": 20}, seconds, env="ALE/Pong-v5")
+        measured = agent_throughput({**config, "grads_per_step": 20}, seconds, env="ALE/Pong-v5")
         result[name] = {
             "env_steps_per_s": measured["env_steps_per_s"],
             "grads_per_s": measured["grads_per_s"],
@@ -101,10 +101,10 @@ def pong(seconds: float, names: tuple[str, ...] = tuple(PONG_CONFIGS)) -> dict:
 
 TRANSFER_CHILD = """
 import json
-from benchmarks.measure import a3c_throughput
+from benchmarks.measure import agent_throughput
 config = {{"num_workers": 4, "num_envs_per_worker": 1, "grads_per_step": 10}}
 config["model"] = {{"use_lstm": True, "lstm_cell_size": 256}}
-print(json.dumps(a3c_throughput(config, {seconds}, env="ALE/Pong-v5")))
+print(json.dumps(agent_throughput(config, {seconds}, env="ALE/Pong-v5")))
 """
 
 
