@@ -166,7 +166,8 @@ def list_suites() -> None:
         suite = load_suite(name)
         print(f"{name}: {suite.description.split('. ')[0]}")
         for row in suite.rows:
-            names = " | ".join(e.name for e in suite.entrants_for(row))
+            every = suite.entrants_for(row, named=list(suite.entrants))
+            names = " | ".join(e.name + (" (optional: --entrants)" if e.optional else "") for e in every)
             print(f"  {row.env_id} (threshold {row.threshold}): {names}")
 
 
@@ -214,8 +215,7 @@ def run_suite(args: argparse.Namespace) -> None:
     for row in rows:
         entrants = [
             customized(e, args.agent, args.override)
-            for e in suite.entrants_for(row, with_sb3=no_sb3 is None)
-            if args.entrants is None or e.name in args.entrants
+            for e in suite.entrants_for(row, with_sb3=no_sb3 is None, named=args.entrants)
         ]
         print(
             f"== {row.env_id}: {len(entrants)} entrants x {len(seeds)} seeds "

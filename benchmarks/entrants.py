@@ -80,20 +80,29 @@ def zoo_settings(agent: str, env_id: str) -> dict[str, Any] | None:
 @dataclass(frozen=True)
 class Entrant:
     """One entrant of a suite: `agent` (a3c / a2c / ppo, or sb3_ppo / sb3_a2c) with, for ours, a config
-    (examples/tuned/`tuned`.yaml under `config`), for SB3, its defaults or (`zoo`) the zoo's settings."""
+    (examples/tuned/`tuned`.yaml under `config`), for SB3, its defaults or (`zoo`) the zoo's settings.
+    An `optional` entrant runs only when `--entrants` names it, outside the suite's time budget."""
 
     name: str
     agent: str
     config: dict[str, Any] = field(default_factory=dict)
     tuned: str | None = None
     zoo: bool = False
+    optional: bool = False
 
     @classmethod
     def from_dict(cls, name: str, spec: dict[str, Any]) -> Entrant:
-        known = {"agent", "config", "tuned", "zoo"}
+        known = {"agent", "config", "tuned", "zoo", "optional"}
         if set(spec) - known or spec.get("agent") not in (*OURS, *SB3):
             raise ValueError(f"entrant {name!r}: {spec} (keys {sorted(known)}; agent one of {[*OURS, *SB3]})")
-        return cls(name, spec["agent"], spec.get("config", {}), spec.get("tuned"), spec.get("zoo", False))
+        return cls(
+            name,
+            spec["agent"],
+            spec.get("config", {}),
+            spec.get("tuned"),
+            spec.get("zoo", False),
+            spec.get("optional", False),
+        )
 
     @property
     def is_sb3(self) -> bool:

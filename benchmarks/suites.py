@@ -25,7 +25,7 @@ import json
 import math
 import shutil
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,11 +90,13 @@ class Suite:
     def row(self, env_id: str) -> Row:
         return next(r for r in self.rows if r.env_id == env_id)
 
-    def entrants_for(self, row: Row, with_sb3: bool = True) -> list[Entrant]:
-        """The row's entrants in the suite's order (or the row's own), those that run on it."""
+    def entrants_for(self, row: Row, with_sb3: bool = True, named: Sequence[str] | None = None) -> list[Entrant]:
+        """The row's entrants in the suite's order (or the row's own), those that run on it: the `named`
+        ones (`--entrants`), or all but the optional ones."""
         names = row.entrants or tuple(self.entrants)
         chosen = [self.entrants[name] for name in names]
-        return [e for e in chosen if e.runs_on(row.env_id) and (with_sb3 or not e.is_sb3)]
+        wanted = [e for e in chosen if e.name in named] if named else [e for e in chosen if not e.optional]
+        return [e for e in wanted if e.runs_on(row.env_id) and (with_sb3 or not e.is_sb3)]
 
 
 def suite_names() -> list[str]:

@@ -87,6 +87,15 @@ def test_caps_fit_the_issues_budgets():
     assert sum(r.cap_s * len(pong.entrants_for(r)) for r in pong.rows) <= 90 * 60
 
 
+def test_an_optional_entrant_runs_only_when_named():
+    pong = load_suite("pong")
+    row = pong.row("ALE/Pong-v5")
+    assert "ppo_zoo" not in [e.name for e in pong.entrants_for(row)]  # outside the suite's budget
+    [ppo] = pong.entrants_for(row, named=["ppo_zoo"])
+    assert ppo.agent == "ppo" and ppo.resolved_config()["train_batch_size"] == 1024  # examples/tuned/pong_ppo.yaml
+    assert [e.name for e in pong.entrants_for(row, named=["a3c", "ppo_zoo"])] == ["a3c", "ppo_zoo"]
+
+
 def test_zoo_settings_are_the_zoos():
     ppo = zoo_settings("sb3_ppo", "CartPole-v0")  # v0 takes v1's settings
     assert ppo == zoo_settings("sb3_ppo", "CartPole-v1")
