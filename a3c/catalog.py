@@ -14,6 +14,7 @@ worker plans its network without torch.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from a3c.spaces import ActionSpec, Spaces
 
 __all__ = [
+    "available_cores",
     "CONV_LR",
     "MLP_LR",
     "Dense",
@@ -56,13 +58,23 @@ def default_lr(algorithm: str, is_image: bool) -> float:
     return CONV_LR if is_image else MLP_LR.get(algorithm, MLP_LR["a3c"])
 
 
-def default_learner_threads(is_image: bool, num_workers: int, cores: int) -> int:
+def available_cores() -> int:
+    """The CPUs this process may run on: its affinity where the OS keeps one (Linux), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_learner_threads(is_image: bool, num_workers: int, cores: int | None = None) -> int:
     """Torch threads for a synchronous learner's SGD (PPO's epochs), run while its workers wait: the
-    cores they sampled on (the driver's machine's, at most 1 + num_workers) for a conv net, one for
-    an MLP. Measured side by side on 2 cores: PPO on ALE/Pong-v5 with the zoo's settings 442 -> 756 env
-    steps/s with two threads; PPO on CartPole-v1 4,720 -> 4,320-4,550 (an MLP's small matmuls gain
-    nothing from a second thread)."""
-    return max(1, min(cores, 1 + num_workers)) if is_image else 1
+    cores they sampled on (this machine's, `cores` or all available, at most 1 + num_workers) for a
+    conv net, one for an MLP. Measured side by side on 2 cores: PPO on ALE/Pong-v5 with the zoo's
+    settings 442 -> 756 env steps/s with two threads; PPO on CartPole-v1 4,720 -> 4,320-4,550 (an
+    MLP's small matmuls gain nothing from a second thread)."""
+    if not is_image:
+        return 1
+    return max(1, min(available_cores() if cores is None else cores, 1 + num_workers))
 
 
 def default_conv_filters(image_shape: tuple[int, ...]) -> list[list[int]]:

@@ -98,6 +98,9 @@ def trainable(algorithm: str) -> type:
 
         def setup(self, config: dict[str, Any]) -> None:
             agent_config, trial = split_trial_config(config)
+            if "num_learner_threads" in agent_class.schema and agent_config.get("num_learner_threads") is None:
+                # Trials run side by side: a trial's learner keeps to one thread unless its config names more.
+                agent_config = {**agent_config, "num_learner_threads": 1}
             name = agent_config.get("model", {}).get("custom_model")
             if name in custom_models:
                 restore_registry({name: cloudpickle.loads(custom_models[name])})

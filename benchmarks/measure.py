@@ -142,8 +142,8 @@ def forward_cost_us(batch: int, repeats: int = 2000) -> dict[str, float]:
 
 
 class _Totals(Callback):
-    """Sums what each iteration of a timed run did: env steps, gradients applied (A3C, A2C), the
-    driver's timers (whichever the agent reports: A3C's wait/apply/dispatch, PPO's sample/learn)."""
+    """Sums what each iteration of a timed run did: env steps, gradients applied (A3C), the driver's
+    timers (whichever the agent reports: A3C's wait/apply/dispatch, PPO's sample/learn)."""
 
     def __init__(self) -> None:
         self.grads = self.steps = 0
@@ -160,9 +160,9 @@ class _Totals(Callback):
 def agent_throughput(
     config: dict[str, Any], seconds: float, env: str = "CartPole-v0", agent: str = "a3c"
 ) -> dict[str, Any]:
-    """An agent's train() (A3C unless `agent` says "ppo" or "a2c") for `seconds` (a3c.run.Run, no run
-    directory) after one untimed warm-up iteration: env steps/s and, per gradient (A3C, A2C) or per
-    1,000 env steps (PPO), CPU by process and the driver's timers."""
+    """An agent's train() (A3C unless `agent` says "ppo") for `seconds` (a3c.run.Run, no run directory)
+    after one untimed warm-up iteration: env steps/s and, per gradient (A3C) or per 1,000 env steps
+    (PPO), CPU by process and the driver's timers."""
     from a3c.agents import AGENTS
 
     totals = _Totals()
@@ -178,7 +178,7 @@ def agent_throughput(
             cpu_after = cpu_seconds_by_role()
         finally:
             trainer.stop()
-    per, unit = (totals.grads, "grad") if totals.grads else (totals.steps / 1000, "1k_steps")
+    per, unit = (totals.grads, "grad") if agent != "ppo" else (totals.steps / 1000, "1k_steps")
     cpu_ms = {role: (cpu_after[role] - cpu_before[role]) / per * 1e3 for role in cpu_before}
     return {
         f"cpu_ms_per_{unit}": cpu_ms,

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from a3c.catalog import available_cores
 from benchmarks import __main__ as cli
+from benchmarks.entrants import tuned_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTED = [ROOT / "BENCHMARKS.md", ROOT / "SCALING.md", ROOT / "docs" / "benchmarks.md"]
@@ -79,7 +81,8 @@ def test_speed_every_section_in_smoke_size(tmp_path):
     ppo = {(row["env"], row["threads_setting"]): row for row in report["ppo"]["rows"]}
     assert ppo[("CartPole-v1", None)]["num_learner_threads"] == 1  # an MLP learns on one thread
     assert ppo[("ALE/Pong-v5", 1)]["num_learner_threads"] == 1
-    assert ppo[("ALE/Pong-v5", None)]["num_learner_threads"] == min(2, len(os.sched_getaffinity(0)))
+    workers = tuned_config("pong_ppo")["num_workers"]
+    assert ppo[("ALE/Pong-v5", None)]["num_learner_threads"] == min(1 + workers, available_cores())
 
 
 def test_a_suite_row_with_ours_and_sb3_writes_run_directories_the_tools_read(tmp_path):

@@ -115,16 +115,22 @@ def test_errors_are_raised_before_ray_or_any_actor_starts():
     assert "ray started: False" in out.stdout
 
 
-@pytest.mark.parametrize("name", ["cartpole", "cartpole_throughput", "mountaincar"])
+TUNED_CONFIGS = {"cartpole": "a3c", "cartpole_throughput": "a3c", "mountaincar": "a3c", "pong_ppo": "ppo"}
+
+
+@pytest.mark.parametrize("name", TUNED_CONFIGS)
 def test_every_named_config_in_examples_is_valid(name):
     from pathlib import Path
 
     import yaml
 
+    from a3c.config import PPO_SCHEMA
+
     path = Path(__file__).parents[1] / "examples" / "tuned" / f"{name}.yaml"
-    config = resolve_config(yaml.safe_load(path.read_text()), A3C_SCHEMA)
+    schema = {"a3c": A3C_SCHEMA, "ppo": PPO_SCHEMA}[TUNED_CONFIGS[name]]
+    config = resolve_config(yaml.safe_load(path.read_text()), schema)
     assert config["model"]["fcnet_activation"] == "tanh"  # a partial model dict keeps the defaults
-    assert sorted(p.stem for p in path.parent.glob("*.yaml")) == ["cartpole", "cartpole_throughput", "mountaincar"]
+    assert sorted(p.stem for p in path.parent.glob("*.yaml")) == sorted(TUNED_CONFIGS)
 
 
 def test_the_value_net_is_separate_for_an_mlp_and_shared_for_conv_nets_and_lstms_by_default():

@@ -2,7 +2,6 @@
 
 import copy
 import math
-import os
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ import torch
 
 from a3c import A2CAgent, PPOAgent
 from a3c.agents.a2c import average_gradients
-from a3c.catalog import default_learner_threads
+from a3c.catalog import available_cores, default_learner_threads
 from a3c.core.losses import explained_variance, ppo_loss
 from a3c.worker import GradientResult
 
@@ -124,6 +123,18 @@ def test_ppo_updates_on_one_round_of_rollouts_whatever_episodes_end_in_it():
     assert all(128 - 4 * 8 <= r.timesteps_this_iter <= 128 for r in results), [r.timesteps_this_iter for r in results]
 
 
+def test_ppo_keeps_a_batchs_remainder_as_a_shorter_last_minibatch():
+    config = {**SMALL, "num_workers": 0, "num_envs_per_worker": 4, "batch_size": 32, "train_batch_size": 128}
+    agent = PPOAgent({**config, "sgd_minibatch_size": 64, "num_sgd_iter": 2}, "CartPole-v1")
+    try:
+        results = [agent.train() for _ in range(6)]
+    finally:
+        agent.stop()
+    for r in results:  # 2 epochs of ceil(rows / 64) minibatches: every row learned from, 128 or a few short
+        assert r.info["learner"]["num_sgd_steps"] == 2 * math.ceil(r.timesteps_this_iter / 64)
+    assert any(r.timesteps_this_iter < 128 for r in results)
+
+
 def test_ppo_first_minibatch_is_on_policy():
     """Before any SGD step the sampled log-probs equal the learner's: ratio 1, KL 0, no clipping."""
     agent = PPOAgent(
@@ -176,12 +187,13 @@ def test_same_api_and_checkpoints_as_a3c(cls, tmp_path):
         PPOAgent({"clip_parm": 0.1}, "CartPole-v0")
 
 
-@pytest.mark.parametrize("chosen", [None, 1])
+@pytest.mark.parametrize("chosen", [None, 3])
 def test_ppo_runs_its_epochs_on_the_cores_its_workers_left_for_images_and_gives_the_threads_back(chosen):
     from toy_envs import SideEnv
 
     assert [default_learner_threads(True, 1, 8), default_learner_threads(True, 4, 2)] == [2, 2]
     assert [default_learner_threads(True, 0, 8), default_learner_threads(False, 4, 8)] == [1, 1]
+    assert default_learner_threads(True, 64) == available_cores() >= 1
     seen = []
 
     class Recording(PPOAgent):
@@ -196,9 +208,18 @@ def test_ppo_runs_its_epochs_on_the_cores_its_workers_left_for_images_and_gives_
         result = agent.train()
     finally:
         agent.stop()
-    cores = len(os.sched_getaffinity(0))
-    assert seen == [min(2, cores) if chosen is None else chosen] == [result.info["learner"]["num_learner_threads"]]
+    assert seen == [min(2, available_cores()) if chosen is None else chosen]
+    assert seen == [result.info["learner"]["num_learner_threads"]]
     assert torch.get_num_threads() == 1  # the driver's one thread beside its workers, everywhere else
+
+
+def test_ppo_gives_the_threads_back_when_an_epoch_fails():
+    from a3c.agents.ppo import torch_threads
+
+    with pytest.raises(RuntimeError, match="boom"), torch_threads(3):
+        assert torch.get_num_threads() == 3
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == 1
 
 
 def test_ppo_learns_cartpole():

@@ -1,12 +1,13 @@
-"""PPO: workers sample with the same weights until train_batch_size steps are in; the driver then
-runs num_sgd_iter epochs of minibatch SGD on the clipped surrogate objective."""
+"""PPO: workers sample with the same weights, in rounds of every worker's rollout, until
+train_batch_size steps are in; the driver then runs num_sgd_iter epochs of minibatch SGD on the
+clipped surrogate objective."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -40,14 +41,12 @@ class PPOAgent(Agent):
     schema = PPO_SCHEMA
     algorithm = "ppo"
 
-    @property
+    @cached_property
     def learner_threads(self) -> int:
         """Torch threads for the SGD epochs: `num_learner_threads`, or the default by network
         (a3c.catalog.default_learner_threads)."""
         chosen = self.config["num_learner_threads"]
-        if chosen is not None:
-            return chosen
-        return default_learner_threads(self.plan.is_image, self.config["num_workers"], len(os.sched_getaffinity(0)))
+        return default_learner_threads(self.plan.is_image, self.config["num_workers"]) if chosen is None else chosen
 
     def _collect(self) -> TrainBatch:
         """Rounds of every worker's rollout until train_batch_size slots are in. A slot where a vector
@@ -76,7 +75,7 @@ class PPOAgent(Agent):
             size = min(size, count)
             for _ in range(self.config["num_sgd_iter"]):
                 order = torch.randperm(count, generator=self._sgd_generator)
-                for start in range(0, count - size + 1, size):
+                for start in range(0, count, size):  # the last one shorter where count is no multiple
                     yield {name: value[order[start : start + size]] for name, value in rows.items()}
             return
         steps, columns = batch.valid.shape
