@@ -5,7 +5,7 @@
     python -m benchmarks suite pong                            # make suite-pong: A3C against SB3 (zoo) on ALE/Pong-v5
     python -m benchmarks suite ablation --rows Pendulum-v1 --entrants defaults "entropy 0.01" --seeds 2
     python -m benchmarks suite pong --seeds 3 --resume        # pick up where an interrupted run stopped
-    python -m benchmarks speed                                 # make bench: limit, floor, throughput, tutorial, pong, ppo
+    python -m benchmarks speed                                 # make bench: every section (limit ... pong, ppo)
     python -m benchmarks speed --sections floor tutorial       # the tutorial against Ray's own floor
     python -m benchmarks report benchmarks/results/suite_defaults.json   # rewrite a finished run's Markdown
     python -m benchmarks plot benchmarks/results/suite_pong_60min.json --out pong.png   # a suite's curves
@@ -56,7 +56,9 @@ def parser() -> argparse.ArgumentParser:
     suite = commands.add_parser("suite", help="run a named suite (benchmarks/suites/NAME.json)")
     suite.add_argument("name", help=f"one of: {', '.join(suite_names())}")
     suite.add_argument("--rows", nargs="+", metavar="ENV", help="only these environments (default: all)")
-    suite.add_argument("--entrants", nargs="+", metavar="NAME", help="only these entrants (default: all but the optional ones)")
+    suite.add_argument(
+        "--entrants", nargs="+", metavar="NAME", help="only these entrants (default: all but the optional ones)"
+    )
     seeds = suite.add_mutually_exclusive_group()
     seeds.add_argument("--seeds", type=int, help="seeds 0 .. SEEDS-1 (default: the suite's)")
     seeds.add_argument("--seed-list", type=seed_list, help="these seeds, in this order, e.g. 2,0")

@@ -133,6 +133,7 @@ def test_resume_refuses_other_settings_or_nothing_to_resume(tmp_path):
         ["ray_task_cost", "--round-trips", "5", "--actors", "2"],
         ["memory_soak", "--minutes", "0.05", "--workers", "2", "--baseline-s", "1"],
         ["allocator", "--seconds", "0.1", "--rounds", "1"],
+        ["conv_layout", "--repeats", "1", "--iterations", "1", "--seconds", "0"],
     ],
     ids=lambda args: args[0],
 )

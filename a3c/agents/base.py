@@ -364,8 +364,8 @@ class Agent:
 
     def train(self) -> TrainResult:
         """One iteration (A3C and A2C: `grads_per_step` gradients applied; PPO: one update on
-        `train_batch_size` steps, rounds of every worker's rollout); returns counters, timing, the last 100 episodes' statistics and,
-        in `info`, the learner's and the workers' stats."""
+        `train_batch_size` steps, in rounds of every worker's rollout); returns counters, timing, the
+        last 100 episodes' statistics and, in `info`, the learner's and the workers' stats."""
         start = time.perf_counter()
         self.episodes.episodes_this_iter = 0
         steps, info = self._train()
