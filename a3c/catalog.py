@@ -69,9 +69,10 @@ def available_cores() -> int:
 def default_learner_threads(is_image: bool, num_workers: int, cores: int | None = None) -> int:
     """Torch threads for a synchronous learner's SGD (PPO's epochs), run while its workers wait: the
     cores they sampled on (this machine's, `cores` or all available, at most 1 + num_workers) for a
-    conv net, one for an MLP. Measured side by side on 2 cores: PPO on ALE/Pong-v5 with the zoo's
-    settings 442 -> 756 env steps/s with two threads; PPO on CartPole-v1 4,720 -> 4,320-4,550 (an
-    MLP's small matmuls gain nothing from a second thread)."""
+    conv net, one for an MLP. Measured side by side on 2 cores (`python -m benchmarks speed --sections
+    ppo`, BENCHMARKS.md): PPO on ALE/Pong-v5 with the zoo's settings 518-519 env steps/s on one thread,
+    680-696 on two; on CartPole-v1 4,063-4,146 against 4,174-4,279, for 1.8x the driver's CPU (an
+    MLP's small matmuls keep a second thread spinning for little)."""
     if not is_image:
         return 1
     return max(1, min(available_cores() if cores is None else cores, 1 + num_workers))

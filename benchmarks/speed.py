@@ -12,8 +12,8 @@
   pong         ALE/Pong-v5: raw agent steps/s of one worker's vector env in one process, and A3C's
                agent steps/s learning with the defaults: the fraction of two cores' raw rate (needs
                the atari extra; skipped without it)
-  ppo          PPO's env steps/s with its SGD epochs on one torch thread and on the default
-               (num_learner_threads None: the cores the workers left, for image observations), on
+  ppo          PPO's env steps/s with its SGD epochs on one torch thread and on two (the default,
+               num_learner_threads None, takes the cores the workers left for image observations), on
                CartPole-v1 (PPO's defaults) and ALE/Pong-v5 (examples/tuned/pong_ppo.yaml; needs the
                atari extra), with the time split between sampling and learning
 
@@ -307,21 +307,25 @@ def table_pong(data: dict[str, Any]) -> str:
 
 
 def measure_ppo(size: str, seeds: list[int]) -> dict[str, Any]:
-    """One thread against the default, alternated (twice at full size) so drift hits both alike."""
+    """One learner thread against two, alternated (twice at full size) so drift hits both alike; the
+    default (`num_learner_threads` None) is two for Pong's frames, one for CartPole's MLP."""
+    from a3c.catalog import default_learner_threads
+
     seconds = by_size(size, 30.0, 15.0, 0.5)
-    cases = [("CartPole-v1", {})]
+    cases = [("CartPole-v1", {}, False)]
     if has_atari():
         smoke = {"batch_size": 4, "train_batch_size": 64, "sgd_minibatch_size": 32}
-        cases.append(("ALE/Pong-v5", {**tuned_config("pong_ppo"), **by_size(size, {}, {}, smoke)}))
+        cases.append(("ALE/Pong-v5", {**tuned_config("pong_ppo"), **by_size(size, {}, {}, smoke)}, True))
     else:
         print("  ppo: ALE/Pong-v5 skipped (the atari extra is not installed: make extras)", flush=True)
     rows = []
-    for env, config in cases:
-        for threads in [1, None] * by_size(size, 2, 1, 1):
+    for env, config, is_image in cases:
+        default = default_learner_threads(is_image, config.get("num_workers", 2))
+        for threads in [1, 2] * by_size(size, 2, 1, 1):
             measured = agent_throughput({**config, "num_learner_threads": threads}, seconds, env=env, agent="ppo")
-            rows.append({"env": env, "threads_setting": threads, **measured})
-            threads_used, rate = measured["num_learner_threads"], measured["env_steps_per_s"]
-            print(f"  ppo {env} threads={threads_used}: {rate:,.0f} env steps/s", flush=True)
+            rows.append({"env": env, "default_threads": default, **measured})
+            rate = measured["env_steps_per_s"]
+            print(f"  ppo {env} learner threads={threads}: {rate:,.0f} env steps/s", flush=True)
     return {"seconds": seconds, "rows": rows}
 
 
@@ -329,7 +333,7 @@ def table_ppo(data: dict[str, Any]) -> str:
     rows = [
         [
             r["env"],
-            f"{r['num_learner_threads']}" + (" (default)" if r["threads_setting"] is None else ""),
+            f"{r['num_learner_threads']}" + (" (default)" if r["num_learner_threads"] == r["default_threads"] else ""),
             f"{r['env_steps_per_s']:,.0f}",
             f"{r['sample_ms_per_1k_steps']:,.0f} / {r['learn_ms_per_1k_steps']:,.0f}",
             cpu_cells(r["cpu_ms_per_1k_steps"]),
@@ -337,7 +341,7 @@ def table_ppo(data: dict[str, Any]) -> str:
         for r in data["rows"]
     ]
     return table(
-        "PPO: its SGD epochs on one torch thread and on the cores the workers left",
+        "PPO: its SGD epochs on one torch thread and on two",
         [
             "env",
             "learner threads",

@@ -78,11 +78,11 @@ def test_speed_every_section_in_smoke_size(tmp_path):
     assert report["tutorial_to_floor_ratio"] > 0 and report["pong_fraction_of_two_cores"] > 0
     markdown = (tmp_path / "speed.md").read_text()
     assert "Ray's floor for the tutorial" in markdown and "PPO: its SGD epochs" in markdown
-    ppo = {(row["env"], row["threads_setting"]): row for row in report["ppo"]["rows"]}
-    assert ppo[("CartPole-v1", None)]["num_learner_threads"] == 1  # an MLP learns on one thread
-    assert ppo[("ALE/Pong-v5", 1)]["num_learner_threads"] == 1
+    ppo = {(row["env"], row["num_learner_threads"]): row for row in report["ppo"]["rows"]}
+    assert set(ppo) == {(env, threads) for env in ("CartPole-v1", "ALE/Pong-v5") for threads in (1, 2)}
+    assert ppo[("CartPole-v1", 1)]["default_threads"] == 1  # an MLP learns on one thread
     workers = tuned_config("pong_ppo")["num_workers"]
-    assert ppo[("ALE/Pong-v5", None)]["num_learner_threads"] == min(1 + workers, available_cores())
+    assert ppo[("ALE/Pong-v5", 2)]["default_threads"] == min(1 + workers, available_cores())
 
 
 def test_a_suite_row_with_ours_and_sb3_writes_run_directories_the_tools_read(tmp_path):
