@@ -26,9 +26,10 @@ from a3c.spaces import ActionSpec
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 
 # The memory format the built-in conv net's frames take where a gradient will flow (a loss, PPO's
-# epochs). On CPU, channels-last frames made the Pong conv net's forward and backward 1.1-1.3x faster
-# at 128 frames and 1.4-1.8x at 256 (one and two threads), while a forward pass alone (acting) was
-# slower, so acting keeps the default layout. `python -m benchmarks.tools.conv_layout` measures both.
+# epochs). On CPU, channels-last frames made the Pong conv net's forward and backward 1.26-1.28x
+# faster at 128 frames and 1.29-1.65x at 256 (two threads and one), while a forward pass alone
+# (acting) was 0.77-0.90x as fast, so acting keeps the default layout. `python -m
+# benchmarks.tools.conv_layout` measures both (benchmarks/results/speed/conv_layout_20261204.md).
 GRADIENT_MEMORY_FORMAT = torch.channels_last
 
 State = tuple[torch.Tensor, torch.Tensor]

@@ -40,6 +40,7 @@ from benchmarks.measure import (
     tutorial_parameter_count,
 )
 from benchmarks.report import fmt, table
+from benchmarks.suites import missing_extra
 
 SECTIONS = ("limit", "floor", "throughput", "tutorial", "pong", "ppo")
 SIZES = ("full", "quick", "smoke")
@@ -252,17 +253,10 @@ def table_tutorial(data: dict[str, Any], report: dict[str, Any]) -> str:
 # -- pong ------------------------------------------------------------------------------------------------
 
 
-def has_atari() -> bool:
-    try:
-        import ale_py  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def measure_pong(size: str, seeds: list[int]) -> dict[str, Any] | None:
-    if not has_atari():
-        print("  pong: skipped (the atari extra is not installed: make extras)", flush=True)
+    missing = missing_extra("ALE/Pong-v5")
+    if missing:
+        print(f"  pong: skipped ({missing})", flush=True)
         return None
     from a3c import DEFAULT_CONFIG
     from a3c.config import default_envs_per_worker
@@ -310,17 +304,19 @@ def measure_ppo(size: str, seeds: list[int]) -> dict[str, Any]:
     """One learner thread against two, alternated (twice at full size) so drift hits both alike; the
     default (`num_learner_threads` None) is two for Pong's frames, one for CartPole's MLP."""
     from a3c.catalog import default_learner_threads
+    from a3c.config import PPO_SCHEMA, resolve_config
 
     seconds = by_size(size, 30.0, 15.0, 0.5)
     cases = [("CartPole-v1", {}, False)]
-    if has_atari():
+    missing = missing_extra("ALE/Pong-v5")
+    if missing:
+        print(f"  ppo: ALE/Pong-v5 skipped ({missing})", flush=True)
+    else:
         smoke = {"batch_size": 4, "train_batch_size": 64, "sgd_minibatch_size": 32}
         cases.append(("ALE/Pong-v5", {**tuned_config("pong_ppo"), **by_size(size, {}, {}, smoke)}, True))
-    else:
-        print("  ppo: ALE/Pong-v5 skipped (the atari extra is not installed: make extras)", flush=True)
     rows = []
     for env, config, is_image in cases:
-        default = default_learner_threads(is_image, config.get("num_workers", 2))
+        default = default_learner_threads(is_image, resolve_config(config, PPO_SCHEMA)["num_workers"])
         for threads in [1, 2] * by_size(size, 2, 1, 1):
             measured = agent_throughput({**config, "num_learner_threads": threads}, seconds, env=env, agent="ppo")
             rows.append({"env": env, "default_threads": default, **measured})
