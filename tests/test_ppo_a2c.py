@@ -11,6 +11,7 @@ from a3c import A2CAgent, PPOAgent
 from a3c.agents.a2c import average_gradients
 from a3c.catalog import available_cores, default_learner_threads
 from a3c.core.losses import explained_variance, ppo_loss
+from a3c.core.schedules import linear_anneal
 from a3c.worker import GradientResult
 
 SMALL = {"model": {"fcnet_hiddens": [16]}, "seed": 3}
@@ -133,6 +134,42 @@ def test_ppo_keeps_a_batchs_remainder_as_a_shorter_last_minibatch():
     for r in results:  # 2 epochs of ceil(rows / 64) minibatches: every row learned from, 128 or a few short
         assert r.info["learner"]["num_sgd_steps"] == 2 * math.ceil(r.timesteps_this_iter / 64)
     assert any(r.timesteps_this_iter < 128 for r in results)
+
+
+def test_linear_anneal_goes_from_start_to_final_over_the_decay_steps_then_holds():
+    assert linear_anneal(0.1, 0.0, 0, 10**9) == 0.1  # no decay steps: constant
+    assert linear_anneal(0.1, 0.02, 100, 0) == 0.1
+    assert linear_anneal(0.1, 0.02, 100, 25) == pytest.approx(0.08)
+    assert linear_anneal(0.1, 0.02, 100, 100) == pytest.approx(0.02)
+    assert linear_anneal(0.1, 0.02, 100, 10**6) == pytest.approx(0.02)
+
+
+def test_ppo_anneals_its_clip_range_with_the_lr_and_the_loss_clips_at_it():
+    config = {
+        **SMALL,
+        "num_workers": 0,
+        "num_envs_per_worker": 2,
+        "vectorize_envs": False,  # exact counts: 64 steps per update
+        "batch_size": 32,
+        "train_batch_size": 64,
+        "sgd_minibatch_size": 32,
+        "num_sgd_iter": 3,
+        "lr": 1e-3,
+        "lr_final": 1e-4,
+        "clip_param": 0.2,
+        "clip_param_final": 1e-6,
+        "lr_decay_steps": 128,
+    }
+    agent = PPOAgent(config, "CartPole-v0")
+    try:
+        learners = [agent.train().info["learner"] for _ in range(4)]
+    finally:
+        agent.stop()
+    clips = [learner["cur_clip_param"] for learner in learners]
+    assert clips == pytest.approx([0.2, 0.1000005, 1e-6, 1e-6])
+    assert [learner["cur_lr"] for learner in learners] == pytest.approx([1e-3, 5.5e-4, 1e-4, 1e-4])
+    # A range of 1e-6 clips every row but the first minibatch's (ratio exactly 1): 5 of 6 minibatches.
+    assert learners[0]["clip_fraction"] < 0.3 < 0.8 < learners[3]["clip_fraction"]
 
 
 def test_ppo_first_minibatch_is_on_policy():

@@ -28,6 +28,7 @@ from a3c.checkpoint import (
     write_checkpoint,
 )
 from a3c.config import ConfigError, Option, resolve_config, resolve_model, upgrade_saved_config
+from a3c.core.schedules import linear_anneal
 from a3c.envs import AtariFrames, EnvSpec, check_env_id, check_spaces, env_name, is_atari, make_env
 from a3c.errors import TrainingError
 from a3c.execution.pool import LocalPool, WorkerPool
@@ -145,8 +146,7 @@ class Learner:
         """Set the config's rate for `timesteps` env steps (lr, annealed linearly to lr_final over
         lr_decay_steps) and return it. The config is the one source: a restore under a changed lr
         (PBT's perturbed trial, `from_checkpoint(path, lr=...)`) takes the new rate."""
-        fraction = min(1.0, timesteps / self.lr_decay_steps) if self.lr_decay_steps > 0 else 0.0
-        self.optimizer.lr = float(self.lr_start + fraction * (self.lr_final - self.lr_start))
+        self.optimizer.lr = linear_anneal(self.lr_start, self.lr_final, self.lr_decay_steps, timesteps)
         return self.optimizer.lr
 
     def apply_gradient(self, flat_grad: np.ndarray) -> float:

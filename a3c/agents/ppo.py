@@ -17,6 +17,7 @@ from a3c.agents.base import Agent
 from a3c.catalog import default_learner_threads
 from a3c.config import PPO_SCHEMA, default_config
 from a3c.core.losses import explained_variance, ppo_loss
+from a3c.core.schedules import linear_anneal
 from a3c.worker import TrainBatch
 
 DEFAULT_CONFIG = default_config(PPO_SCHEMA)
@@ -102,6 +103,12 @@ class PPOAgent(Agent):
         batch = self._collect()
         sampled = time.perf_counter()
         lr = self.learner.update_lr(self.timesteps_total)
+        self.clip_param = linear_anneal(
+            self.config["clip_param"],
+            self.config["clip_param"] if self.config["clip_param_final"] is None else self.config["clip_param_final"],
+            self.config["lr_decay_steps"],
+            self.timesteps_total,
+        )
         with torch_threads(self.learner_threads):
             stats, norms = self._sgd(batch)
         learned = time.perf_counter()
@@ -120,6 +127,7 @@ class PPOAgent(Agent):
                 "grad_norm": float(np.mean(norms)) if norms else float("nan"),
                 "num_sgd_steps": len(norms),
                 "cur_lr": lr,
+                "cur_clip_param": self.clip_param,
                 "num_learner_threads": self.learner_threads,
             },
             "timers": {"sample_time_s": sampled - start, "learn_time_s": learned - sampled},
@@ -149,7 +157,7 @@ class PPOAgent(Agent):
                 minibatch["values"],
                 advantages,
                 minibatch["value_targets"],
-                self.config["clip_param"],
+                self.clip_param,
                 self.config["vf_clip_param"],
                 self.config["vf_loss_coeff"],
                 self.config["entropy_coeff"],
