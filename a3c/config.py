@@ -342,7 +342,8 @@ PPO_SCHEMA: dict[str, Option] = {
         (float, int),
         _positive,
         "a number > 0, or None",
-        "clip range reached after lr_decay_steps, annealed with the lr as the zoo's Atari settings do (None: constant)",
+        "clip range reached after lr_decay_steps (which must be set), annealed with the lr as the zoo's Atari "
+        "settings do; lr_final = lr anneals the clip alone (None: constant)",
         True,
     ),
     "vf_clip_param": Option(None, (float, int), _positive, "a number > 0, or None", "clip value updates to this", True),
@@ -401,6 +402,11 @@ def resolve_config(config: Mapping[str, Any] | None, schema: Mapping[str, Option
     resolved["model"] = resolve_model(resolved["model"])
     if resolved["num_envs_per_worker"] is None:  # every agent's schema has it (COMMON_SCHEMA)
         resolved["num_envs_per_worker"] = default_envs_per_worker(resolved["num_workers"])
+    if resolved.get("clip_param_final") is not None and resolved["lr_decay_steps"] == 0:
+        raise ConfigError(
+            "config['clip_param_final'] is reached after lr_decay_steps, which is 0 (no schedule): set "
+            "lr_decay_steps (and lr_final = lr to anneal the clip range alone)"
+        )
     return resolved
 
 

@@ -99,13 +99,15 @@ def test_sigkilled_workers_are_replaced_and_training_still_learns(ray_session, t
     # alone, 4 under three busy loops on 2 cores; 200 by call 13-16). Not where it stands at the budget's
     # end: one CI run in several saw 52.6 at call 27 where the runs above stand at 200, an asynchronous
     # run's variance (the order gradients land in) that says nothing about the pool.
-    for calls in range(1, 26):
+    means = []
+    for _ in range(25):
         result = agent.train()
+        means.append(result.episode_reward_mean)
         if result.episode_reward_mean >= 100:
             break
     agent.stop()
-    assert result.info["num_worker_restarts"] == 2, "each killed worker was replaced, once"
-    assert result.episode_reward_mean >= 100, f"mean {result.episode_reward_mean:.1f} after {calls} train() calls"
+    assert result.info["num_worker_restarts"] == 2, "each killed worker was replaced, once (and no other died)"
+    assert result.episode_reward_mean >= 100, f"means after the kills, one per train() call: {means}"
 
 
 def test_a_worker_dead_between_train_calls_is_replaced_where_it_is_found(ray_session, tmp_path):

@@ -10,6 +10,7 @@ import torch
 from a3c import A2CAgent, PPOAgent
 from a3c.agents.a2c import average_gradients
 from a3c.catalog import available_cores, default_learner_threads
+from a3c.config import ConfigError
 from a3c.core.losses import explained_variance, ppo_loss
 from a3c.core.schedules import linear_anneal
 from a3c.worker import GradientResult
@@ -139,6 +140,7 @@ def test_ppo_keeps_a_batchs_remainder_as_a_shorter_last_minibatch():
 def test_linear_anneal_goes_from_start_to_final_over_the_decay_steps_then_holds():
     assert linear_anneal(0.1, 0.0, 0, 10**9) == 0.1  # no decay steps: constant
     assert linear_anneal(0.1, 0.02, 100, 0) == 0.1
+    assert linear_anneal(0.1, 0.02, 100, -5) == 0.1
     assert linear_anneal(0.1, 0.02, 100, 25) == pytest.approx(0.08)
     assert linear_anneal(0.1, 0.02, 100, 100) == pytest.approx(0.02)
     assert linear_anneal(0.1, 0.02, 100, 10**6) == pytest.approx(0.02)
@@ -169,7 +171,9 @@ def test_ppo_anneals_its_clip_range_with_the_lr_and_the_loss_clips_at_it():
     assert clips == pytest.approx([0.2, 0.1000005, 1e-6, 1e-6])
     assert [learner["cur_lr"] for learner in learners] == pytest.approx([1e-3, 5.5e-4, 1e-4, 1e-4])
     # A range of 1e-6 clips every row but the first minibatch's (ratio exactly 1): 5 of 6 minibatches.
-    assert learners[0]["clip_fraction"] < 0.3 < 0.8 < learners[3]["clip_fraction"]
+    assert learners[0]["clip_fraction"] < 0.3 < 0.7 < learners[3]["clip_fraction"]
+    with pytest.raises(ConfigError, match="clip_param_final.*lr_decay_steps"):
+        PPOAgent({**config, "lr_decay_steps": 0}, "CartPole-v0")
 
 
 def test_ppo_first_minibatch_is_on_policy():
