@@ -238,9 +238,9 @@ def test_ppo_runs_its_epochs_on_the_cores_its_workers_left_for_images_and_gives_
     seen = []
 
     class Recording(PPOAgent):
-        def _sgd(self, batch):
+        def _sgd(self, batch, clip_param):
             seen.append(torch.get_num_threads())
-            return super()._sgd(batch)
+            return super()._sgd(batch, clip_param)
 
     config = {"seed": 0, "num_workers": 1, "execution": "local", "num_learner_threads": chosen}
     config.update(batch_size=4, train_batch_size=8, sgd_minibatch_size=8, num_sgd_iter=1)

@@ -103,14 +103,9 @@ class PPOAgent(Agent):
         batch = self._collect()
         sampled = time.perf_counter()
         lr = self.learner.update_lr(self.timesteps_total)
-        self.clip_param = linear_anneal(
-            self.config["clip_param"],
-            self.config["clip_param"] if self.config["clip_param_final"] is None else self.config["clip_param_final"],
-            self.config["lr_decay_steps"],
-            self.timesteps_total,
-        )
+        clip_param = self._clip_param()
         with torch_threads(self.learner_threads):
-            stats, norms = self._sgd(batch)
+            stats, norms = self._sgd(batch, clip_param)
         learned = time.perf_counter()
         rows = batch.rows()
         self.weights_version += 1
@@ -127,7 +122,7 @@ class PPOAgent(Agent):
                 "grad_norm": float(np.mean(norms)) if norms else float("nan"),
                 "num_sgd_steps": len(norms),
                 "cur_lr": lr,
-                "cur_clip_param": self.clip_param,
+                "cur_clip_param": clip_param,
                 "num_learner_threads": self.learner_threads,
             },
             "timers": {"sample_time_s": sampled - start, "learn_time_s": learned - sampled},
@@ -135,9 +130,16 @@ class PPOAgent(Agent):
         }
         return batch.num_steps, info
 
-    def _sgd(self, batch: TrainBatch) -> tuple[list[Any], list[float]]:
-        """num_sgd_iter epochs of minibatch steps on the clipped surrogate: each minibatch's loss
-        statistics and gradient norm."""
+    def _clip_param(self) -> float:
+        """The surrogate's clip range at the env steps so far: clip_param, annealed with the lr to
+        clip_param_final when that is set."""
+        start, final = self.config["clip_param"], self.config["clip_param_final"]
+        final = start if final is None else final
+        return linear_anneal(start, final, self.config["lr_decay_steps"], self.timesteps_total)
+
+    def _sgd(self, batch: TrainBatch, clip_param: float) -> tuple[list[Any], list[float]]:
+        """num_sgd_iter epochs of minibatch steps on the surrogate clipped at `clip_param`: each
+        minibatch's loss statistics and gradient norm."""
         stats, norms = [], []
         for minibatch in self._minibatches(batch):
             advantages = minibatch["advantages"]
@@ -157,7 +159,7 @@ class PPOAgent(Agent):
                 minibatch["values"],
                 advantages,
                 minibatch["value_targets"],
-                self.clip_param,
+                clip_param,
                 self.config["vf_clip_param"],
                 self.config["vf_loss_coeff"],
                 self.config["entropy_coeff"],
