@@ -96,7 +96,7 @@ def test_sigkilled_workers_are_replaced_and_training_still_learns(ray_session, t
         assert not trigger.exists(), "workers stepped after the trigger, so one of them was killed mid-task"
         assert result.info["learner"]["num_grads_applied"] == 100, "the killed worker's task is not counted"
     # The claim is that learning goes on after the kills: the mean reaches 100 within the budget (4 calls
-    # alone, 4 under three busy loops on 2 cores; 200 by call 13-16). Not where it stands at the budget's
+    # alone, 4 under three busy loops on 2 cores; 200 by call 13-17). Not where it stands at the budget's
     # end: one CI run in several saw 52.6 at call 27 where the runs above stand at 200, an asynchronous
     # run's variance (the order gradients land in) that says nothing about the pool.
     means = []
