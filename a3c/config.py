@@ -350,7 +350,21 @@ PPO_SCHEMA: dict[str, Option] = {
     "lambda": Option(0.8, (float, int), _unit_interval, "a number in [0, 1]", "GAE lambda"),
     "lr": lr_option("ppo", "Adam learning rate (where a schedule starts)"),
     "lr_final": Option(1e-5, (float, int), _positive, "a number > 0", "learning rate reached after lr_decay_steps"),
-    "entropy_coeff": Option(0.0, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "entropy bonus"),
+    "entropy_coeff": Option(
+        0.0, (float, int), _non_negative, "a number >= 0 (it is subtracted)", "entropy bonus (where a schedule starts)"
+    ),
+    "entropy_coeff_final": Option(
+        None,
+        (float, int),
+        _non_negative,
+        "a number >= 0, or None",
+        "entropy bonus reached after entropy_decay_steps (which must be set), annealed linearly on its own "
+        "schedule, apart from the lr's (None: constant)",
+        True,
+    ),
+    "entropy_decay_steps": Option(
+        0, (int,), _non_negative, "an int >= 0", "env steps over which the entropy bonus anneals (0: constant)"
+    ),
     "grad_clip": Option(0.5, (float, int), _positive, "a number > 0, or None", "clip gradients to this norm", True),
     "normalize_advantages": Option(True, (bool,), None, "True or False", "standardize advantages per minibatch"),
     "num_learner_threads": Option(
@@ -406,6 +420,11 @@ def resolve_config(config: Mapping[str, Any] | None, schema: Mapping[str, Option
         raise ConfigError(
             "config['clip_param_final'] is reached after lr_decay_steps, which is 0 (no schedule): set "
             "lr_decay_steps (and lr_final = lr to anneal the clip range alone)"
+        )
+    if resolved.get("entropy_coeff_final") is not None and resolved["entropy_decay_steps"] == 0:
+        raise ConfigError(
+            "config['entropy_coeff_final'] is reached after entropy_decay_steps, which is 0 (no schedule): set "
+            "entropy_decay_steps"
         )
     return resolved
 

@@ -29,8 +29,8 @@ class TrainResult:
         time_total_s: wall time of all `train()` calls (not the agent's construction).
         info: `learner` (policy_loss, value_loss, entropy, grad_norm, cur_lr; A3C adds policy_lag_mean
             and policy_lag_max, PPO approx_kl, clip_fraction, explained_variance, the
-            cur_clip_param its loss clipped at and the num_learner_threads its epochs ran
-            on), `timers` (A3C: wait_time_s, apply_time_s,
+            cur_clip_param its loss clipped at, the cur_entropy_coeff it used and the
+            num_learner_threads its epochs ran on), `timers` (A3C: wait_time_s, apply_time_s,
             dispatch_time_s; PPO: sample_time_s, learn_time_s), `weights_version`, `num_worker_restarts`,
             `workers_per_node`, `num_bad_gradients`, `num_env_errors`.
     """

@@ -176,6 +176,39 @@ def test_ppo_anneals_its_clip_range_with_the_lr_and_the_loss_clips_at_it():
         PPOAgent({**config, "lr_decay_steps": 0}, "CartPole-v0")
 
 
+def test_ppo_anneals_its_entropy_bonus_on_its_own_schedule_and_the_loss_uses_it():
+    config = {
+        **SMALL,
+        "num_workers": 0,
+        "num_envs_per_worker": 2,
+        "vectorize_envs": False,  # exact counts: 64 steps per update
+        "batch_size": 32,
+        "train_batch_size": 64,
+        "sgd_minibatch_size": 32,
+        "num_sgd_iter": 3,
+        "lr": 1e-2,
+    }
+
+    def learners(extra: dict) -> list[dict]:
+        agent = PPOAgent({**config, **extra}, "CartPole-v0")
+        try:
+            return [agent.train().info["learner"] for _ in range(6)]
+        finally:
+            agent.stop()
+
+    annealed = learners({"entropy_coeff": 0.0, "entropy_coeff_final": 10.0, "entropy_decay_steps": 128})
+    constant = learners({"entropy_coeff": 0.0})
+    assert [learner["cur_entropy_coeff"] for learner in annealed] == pytest.approx([0, 5, 10, 10, 10, 10])
+    assert [learner["cur_lr"] for learner in annealed] == pytest.approx([1e-2] * 6)  # the lr keeps its own
+    assert [learner["cur_entropy_coeff"] for learner in constant] == [0.0] * 6
+    # The same seed and the same first update; then the bonus holds the policy at uniform (ln 2 = 0.693)
+    # while the unbonused one sharpens (seeds 3-6: 0.691-0.693 against 0.595-0.661 after 6 updates).
+    assert annealed[0]["entropy"] == pytest.approx(constant[0]["entropy"])
+    assert annealed[-1]["entropy"] > 0.685 > 0.675 > constant[-1]["entropy"]
+    with pytest.raises(ConfigError, match="entropy_coeff_final.*entropy_decay_steps"):
+        PPOAgent({**config, "entropy_coeff_final": 0.001}, "CartPole-v0")
+
+
 def test_ppo_first_minibatch_is_on_policy():
     """Before any SGD step the sampled log-probs equal the learner's: ratio 1, KL 0, no clipping."""
     agent = PPOAgent(
@@ -238,9 +271,9 @@ def test_ppo_runs_its_epochs_on_the_cores_its_workers_left_for_images_and_gives_
     seen = []
 
     class Recording(PPOAgent):
-        def _sgd(self, batch, clip_param):
+        def _sgd(self, batch, clip_param, entropy_coeff):
             seen.append(torch.get_num_threads())
-            return super()._sgd(batch, clip_param)
+            return super()._sgd(batch, clip_param, entropy_coeff)
 
     config = {"seed": 0, "num_workers": 1, "execution": "local", "num_learner_threads": chosen}
     config.update(batch_size=4, train_batch_size=8, sgd_minibatch_size=8, num_sgd_iter=1)

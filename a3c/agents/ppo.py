@@ -103,9 +103,9 @@ class PPOAgent(Agent):
         batch = self._collect()
         sampled = time.perf_counter()
         lr = self.learner.update_lr(self.timesteps_total)
-        clip_param = self._clip_param()
+        clip_param, entropy_coeff = self._clip_param(), self._entropy_coeff()
         with torch_threads(self.learner_threads):
-            stats, norms = self._sgd(batch, clip_param)
+            stats, norms = self._sgd(batch, clip_param, entropy_coeff)
         learned = time.perf_counter()
         rows = batch.rows()
         self.weights_version += 1
@@ -123,6 +123,7 @@ class PPOAgent(Agent):
                 "num_sgd_steps": len(norms),
                 "cur_lr": lr,
                 "cur_clip_param": clip_param,
+                "cur_entropy_coeff": entropy_coeff,
                 "num_learner_threads": self.learner_threads,
             },
             "timers": {"sample_time_s": sampled - start, "learn_time_s": learned - sampled},
@@ -137,9 +138,17 @@ class PPOAgent(Agent):
         final = start if final is None else final
         return linear_anneal(start, final, self.config["lr_decay_steps"], self.timesteps_total)
 
-    def _sgd(self, batch: TrainBatch, clip_param: float) -> tuple[list[Any], list[float]]:
-        """num_sgd_iter epochs of minibatch steps on the surrogate clipped at `clip_param`: each
-        minibatch's loss statistics and gradient norm."""
+    def _entropy_coeff(self) -> float:
+        """The entropy bonus at the env steps so far: entropy_coeff, annealed to entropy_coeff_final over
+        entropy_decay_steps when that is set (a schedule of its own: annealing the lr with it cost Pong
+        13 points in an hour, BENCHMARKS.md)."""
+        start, final = self.config["entropy_coeff"], self.config["entropy_coeff_final"]
+        final = start if final is None else final
+        return linear_anneal(start, final, self.config["entropy_decay_steps"], self.timesteps_total)
+
+    def _sgd(self, batch: TrainBatch, clip_param: float, entropy_coeff: float) -> tuple[list[Any], list[float]]:
+        """num_sgd_iter epochs of minibatch steps on the surrogate clipped at `clip_param`, with the entropy
+        bonus `entropy_coeff`: each minibatch's loss statistics and gradient norm."""
         stats, norms = [], []
         for minibatch in self._minibatches(batch):
             advantages = minibatch["advantages"]
@@ -162,7 +171,7 @@ class PPOAgent(Agent):
                 clip_param,
                 self.config["vf_clip_param"],
                 self.config["vf_loss_coeff"],
-                self.config["entropy_coeff"],
+                entropy_coeff,
             )
             loss.backward()
             norm = self._apply()

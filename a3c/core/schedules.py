@@ -1,4 +1,4 @@
-"""Linear schedules over env steps: the learning rate's and PPO's clip range's one formula."""
+"""Linear schedules over env steps: one formula for the learning rate, PPO's clip range and its entropy bonus."""
 
 from __future__ import annotations
 
