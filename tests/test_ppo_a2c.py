@@ -146,16 +146,22 @@ def test_linear_anneal_goes_from_start_to_final_over_the_decay_steps_then_holds(
     assert linear_anneal(0.1, 0.02, 100, 10**6) == pytest.approx(0.02)
 
 
+# PPO on the driver in exact steps (64 per update, 6 minibatches of 32), for the schedule tests.
+SCHEDULED = {
+    **SMALL,
+    "num_workers": 0,
+    "num_envs_per_worker": 2,
+    "vectorize_envs": False,
+    "batch_size": 32,
+    "train_batch_size": 64,
+    "sgd_minibatch_size": 32,
+    "num_sgd_iter": 3,
+}
+
+
 def test_ppo_anneals_its_clip_range_with_the_lr_and_the_loss_clips_at_it():
     config = {
-        **SMALL,
-        "num_workers": 0,
-        "num_envs_per_worker": 2,
-        "vectorize_envs": False,  # exact counts: 64 steps per update
-        "batch_size": 32,
-        "train_batch_size": 64,
-        "sgd_minibatch_size": 32,
-        "num_sgd_iter": 3,
+        **SCHEDULED,
         "lr": 1e-3,
         "lr_final": 1e-4,
         "clip_param": 0.2,
@@ -177,17 +183,7 @@ def test_ppo_anneals_its_clip_range_with_the_lr_and_the_loss_clips_at_it():
 
 
 def test_ppo_anneals_its_entropy_bonus_on_its_own_schedule_and_the_loss_uses_it():
-    config = {
-        **SMALL,
-        "num_workers": 0,
-        "num_envs_per_worker": 2,
-        "vectorize_envs": False,  # exact counts: 64 steps per update
-        "batch_size": 32,
-        "train_batch_size": 64,
-        "sgd_minibatch_size": 32,
-        "num_sgd_iter": 3,
-        "lr": 1e-2,
-    }
+    config = {**SCHEDULED, "lr": 1e-2}
 
     def learners(extra: dict) -> list[dict]:
         agent = PPOAgent({**config, **extra}, "CartPole-v0")
