@@ -402,6 +402,13 @@ def _check_value(key: str, value: Any, option: Option) -> None:
         raise ConfigError(f"config['{key}'] must be {option.allowed}, got {value!r}")
 
 
+# PPO's annealed keys: (the final value, the env steps it is reached after, a hint for the error).
+SCHEDULES = (
+    ("clip_param_final", "lr_decay_steps", " (and lr_final = lr to anneal the clip range alone)"),
+    ("entropy_coeff_final", "entropy_decay_steps", ""),
+)
+
+
 def resolve_config(config: Mapping[str, Any] | None, schema: Mapping[str, Option]) -> dict[str, Any]:
     """Defaults overlaid with `config`, every key and value checked; raises ConfigError."""
     if config is None:
@@ -416,16 +423,11 @@ def resolve_config(config: Mapping[str, Any] | None, schema: Mapping[str, Option
     resolved["model"] = resolve_model(resolved["model"])
     if resolved["num_envs_per_worker"] is None:  # every agent's schema has it (COMMON_SCHEMA)
         resolved["num_envs_per_worker"] = default_envs_per_worker(resolved["num_workers"])
-    if resolved.get("clip_param_final") is not None and resolved["lr_decay_steps"] == 0:
-        raise ConfigError(
-            "config['clip_param_final'] is reached after lr_decay_steps, which is 0 (no schedule): set "
-            "lr_decay_steps (and lr_final = lr to anneal the clip range alone)"
-        )
-    if resolved.get("entropy_coeff_final") is not None and resolved["entropy_decay_steps"] == 0:
-        raise ConfigError(
-            "config['entropy_coeff_final'] is reached after entropy_decay_steps, which is 0 (no schedule): set "
-            "entropy_decay_steps"
-        )
+    for final, decay_steps, hint in SCHEDULES:
+        if resolved.get(final) is not None and resolved[decay_steps] == 0:
+            raise ConfigError(
+                f"config['{final}'] is reached after {decay_steps}, which is 0 (no schedule): set {decay_steps}{hint}"
+            )
     return resolved
 
 

@@ -103,7 +103,8 @@ class PPOAgent(Agent):
         batch = self._collect()
         sampled = time.perf_counter()
         lr = self.learner.update_lr(self.timesteps_total)
-        clip_param, entropy_coeff = self._clip_param(), self._entropy_coeff()
+        clip_param = self._scheduled("clip_param", "lr_decay_steps")
+        entropy_coeff = self._scheduled("entropy_coeff", "entropy_decay_steps")
         with torch_threads(self.learner_threads):
             stats, norms = self._sgd(batch, clip_param, entropy_coeff)
         learned = time.perf_counter()
@@ -131,20 +132,14 @@ class PPOAgent(Agent):
         }
         return batch.num_steps, info
 
-    def _clip_param(self) -> float:
-        """The surrogate's clip range at the env steps so far: clip_param, annealed with the lr to
-        clip_param_final when that is set."""
-        start, final = self.config["clip_param"], self.config["clip_param_final"]
+    def _scheduled(self, name: str, decay_steps_key: str) -> float:
+        """config[name] at the env steps so far, annealed linearly to config[name + "_final"] over
+        config[decay_steps_key] when that is set: the clip range with the lr (lr_decay_steps), as the
+        zoo's Atari settings do; the entropy bonus on a schedule of its own (entropy_decay_steps:
+        annealing the lr with it cost Pong 13 points in an hour, BENCHMARKS.md)."""
+        start, final = self.config[name], self.config[f"{name}_final"]
         final = start if final is None else final
-        return linear_anneal(start, final, self.config["lr_decay_steps"], self.timesteps_total)
-
-    def _entropy_coeff(self) -> float:
-        """The entropy bonus at the env steps so far: entropy_coeff, annealed to entropy_coeff_final over
-        entropy_decay_steps when that is set (a schedule of its own: annealing the lr with it cost Pong
-        13 points in an hour, BENCHMARKS.md)."""
-        start, final = self.config["entropy_coeff"], self.config["entropy_coeff_final"]
-        final = start if final is None else final
-        return linear_anneal(start, final, self.config["entropy_decay_steps"], self.timesteps_total)
+        return linear_anneal(start, final, self.config[decay_steps_key], self.timesteps_total)
 
     def _sgd(self, batch: TrainBatch, clip_param: float, entropy_coeff: float) -> tuple[list[Any], list[float]]:
         """num_sgd_iter epochs of minibatch steps on the surrogate clipped at `clip_param`, with the entropy
