@@ -60,6 +60,7 @@ def _unit_interval(value: Any) -> bool:
 
 
 PLACEMENT_STRATEGIES = ("auto", "SPREAD", "PACK")
+CONV_PRECISIONS = ("float32", "bfloat16")
 
 
 def lr_option(algorithm: str, what: str) -> Option:
@@ -113,6 +114,15 @@ MODEL_SCHEMA: dict[str, Option] = {
         lambda v: all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in v),
         "a list of positive ints",
         "dense relu layers after the conv stack (image observations)",
+    ),
+    "conv_precision": Option(
+        "float32",
+        (str,),
+        lambda v: v in CONV_PRECISIONS,
+        "'float32' or 'bfloat16'",
+        "'bfloat16': the conv stack and its dense layers run under torch.autocast in bfloat16 where a gradient "
+        "flows (a loss, PPO's epochs; weights, heads, optimizer and acting stay float32): on CPUs with bfloat16 "
+        "units (AVX-512 BF16, AMX) PPO's Pong learner ran 1.3-1.4x faster (image observations)",
     ),
     "use_lstm": Option(False, (bool,), None, "True or False", "an LSTM on top of the encoder (recurrent policy)"),
     "lstm_cell_size": Option(256, (int,), lambda v: v > 0, "an int >= 1", "LSTM hidden size"),

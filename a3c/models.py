@@ -32,6 +32,11 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 # benchmarks.tools.conv_layout` measures both (benchmarks/results/speed/conv_layout_20261204.md).
 GRADIENT_MEMORY_FORMAT = torch.channels_last
 
+# model["conv_precision"]: the dtype the conv stack computes in under torch.autocast where a gradient
+# flows. In bfloat16 the channels-first layout is the fast one (channels-last bfloat16 was 0.65x of
+# it at 256 frames), so GRADIENT_MEMORY_FORMAT applies to float32 only.
+AUTOCAST_DTYPES = {"float32": None, "bfloat16": torch.bfloat16}
+
 State = tuple[torch.Tensor, torch.Tensor]
 
 
@@ -117,6 +122,7 @@ class ActorCritic(PolicyNetwork):
         self.share_layers = plan.share_layers
         self.use_lstm = plan.lstm_size is not None
         self.conv_filters = plan.conv_filters
+        self.autocast_dtype = AUTOCAST_DTYPES[plan.model.get("conv_precision", "float32")] if self.is_image else None
         self.trunk, width = self._encoder(plan, "trunk")
         self.value_trunk = None if self.share_layers else self._encoder(plan, "value_trunk")[0]
         self.lstm = nn.LSTMCell(width, plan.lstm_size) if plan.lstm_size is not None else None
@@ -145,11 +151,25 @@ class ActorCritic(PolicyNetwork):
         dense, size = _mlp(plan.dense_layers(prefix, flat), flat, self.activation)
         return nn.Sequential(*layers, nn.Flatten(), *dense), size
 
+    @staticmethod
+    def _carries_gradient() -> bool:
+        return torch.is_grad_enabled() and not torch.jit.is_tracing()
+
     def _inputs(self, obs: torch.Tensor) -> torch.Tensor:
-        x = super()._inputs(obs)
-        if x.dim() == 4 and torch.is_grad_enabled() and not torch.jit.is_tracing():
-            return x.contiguous(memory_format=GRADIENT_MEMORY_FORMAT)  # see GRADIENT_MEMORY_FORMAT
-        return x
+        if obs.dim() != 4 or not self._carries_gradient():
+            return super()._inputs(obs)
+        if self.autocast_dtype is not None:  # frames of 0-255 are exact in bfloat16: one copy, half the bytes
+            return obs.to(self.autocast_dtype, copy=True).div_(255.0)
+        return super()._inputs(obs).contiguous(memory_format=GRADIENT_MEMORY_FORMAT)  # see GRADIENT_MEMORY_FORMAT
+
+    def _encode(self, trunk: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+        """The trunk's float32 features; in model["conv_precision"] where a gradient flows (acting and
+        export stay float32, so the workers' log-probabilities are exact)."""
+        if self.autocast_dtype is None or not self._carries_gradient():
+            return trunk(x)
+        with torch.autocast("cpu", dtype=self.autocast_dtype):
+            features = trunk(x)
+        return features.float()
 
     def forward(
         self, obs: torch.Tensor, state: State | None = None, resets: torch.Tensor | None = None
@@ -159,8 +179,8 @@ class ActorCritic(PolicyNetwork):
         if state is not None:
             return self.forward_sequence(obs, state, resets)
         x = self._inputs(obs)
-        features = self.trunk(x)
-        value_features = features if self.value_trunk is None else self.value_trunk(x)
+        features = self._encode(self.trunk, x)
+        value_features = features if self.value_trunk is None else self._encode(self.value_trunk, x)
         return self.policy_head(features), self.value_head(value_features).squeeze(-1)
 
     @property
@@ -174,7 +194,7 @@ class ActorCritic(PolicyNetwork):
 
     def step(self, obs: torch.Tensor, state: State) -> tuple[torch.Tensor, torch.Tensor, State]:
         """One LSTM step for a batch [B, ...]: distribution parameters, values and the next (h, c)."""
-        h, c = self.lstm(self.trunk(self._inputs(obs)), state)
+        h, c = self.lstm(self._encode(self.trunk, self._inputs(obs)), state)
         return self.policy_head(h), self.value_head(h).squeeze(-1), (h, c)
 
     def forward_sequence(
@@ -183,7 +203,8 @@ class ActorCritic(PolicyNetwork):
         """obs [T, N, ...] from `state`; the state is zeroed before step t where resets[t] (an episode
         began), so backprop through time runs over rollouts that cross episode ends."""
         steps, batch = obs.shape[:2]
-        features = self.trunk(self._inputs(obs.reshape(steps * batch, *obs.shape[2:]))).reshape(steps, batch, -1)
+        frames = self._inputs(obs.reshape(steps * batch, *obs.shape[2:]))
+        features = self._encode(self.trunk, frames).reshape(steps, batch, -1)
         h, c = state
         outputs = []
         for t in range(steps):

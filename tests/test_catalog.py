@@ -6,10 +6,13 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from custom_env import RoomsEnv
 from toy_envs import CueEnv, SideEnv, TargetEnv
 
 from a3c import A2CAgent, A3CAgent, PPOAgent
+from a3c.config import resolve_model
+from a3c.models import build_model
 
 FAST = {"execution": "local", "num_workers": 2, "seed": 0, "batch_size": 8, "num_envs_per_worker": 4}
 FAST_LR = {"lr": 3e-3, "lr_decay_steps": 0, "grads_per_step": 20}
@@ -37,10 +40,33 @@ def test_a_memory_task_is_solved_with_an_lstm_and_not_without():
     assert without[-1] < 0.5, without  # a feed-forward policy cannot know the cue: about 0
 
 
-def test_a_small_image_task_is_learned_with_the_conv_net():
-    agent, rewards = train(lambda c: SideEnv(), 4, model={"conv_fc_hiddens": [32], "conv_filters": [[8, 3, 2]]})
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_a_small_image_task_is_learned_with_the_conv_net(precision):
+    model = {"conv_fc_hiddens": [32], "conv_filters": [[8, 3, 2]], "conv_precision": precision}
+    agent, rewards = train(lambda c: SideEnv(), 4, model=model)
     assert agent.spaces.encoder.is_image and agent.model.describe().startswith("Constructing conv [[8, 3, 2]]")
     assert rewards[-1] >= 0.8 > rewards[0], rewards  # chance is 0.5
+
+
+def test_bfloat16_conv_precision_changes_only_the_passes_that_carry_a_gradient_and_keeps_them_close():
+    frames = torch.randint(0, 256, (32, 4, 42, 42), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    nets, outputs, grads = {}, {}, {}
+    for precision in ("float32", "bfloat16"):
+        torch.manual_seed(0)
+        nets[precision] = net = build_model((4, 42, 42), 6, resolve_model({"conv_precision": precision}), True)
+        logits, values = net(frames)
+        (torch.log_softmax(logits, -1)[:, 0].sum() + values.square().sum()).backward()
+        outputs[precision] = torch.cat([logits, values[:, None]], 1).detach()
+        grads[precision] = torch.from_numpy(net.get_flat_grad())
+    np.testing.assert_array_equal(nets["float32"].get_flat_weights(), nets["bfloat16"].get_flat_weights())
+    with torch.no_grad():  # acting (and export): float32 in both, bit for bit
+        torch.testing.assert_close(nets["bfloat16"](frames)[0], nets["float32"](frames)[0], rtol=0, atol=0)
+    assert outputs["bfloat16"].dtype == torch.float32 and not torch.equal(outputs["bfloat16"], outputs["float32"])
+    torch.testing.assert_close(outputs["bfloat16"], outputs["float32"], rtol=0.05, atol=0.02)
+    assert not torch.equal(grads["bfloat16"], grads["float32"])  # autocast ran
+    cosine = torch.nn.functional.cosine_similarity(grads["bfloat16"], grads["float32"], dim=0)
+    assert cosine > 0.99, cosine
+    assert all(p.dtype == torch.float32 for p in nets["bfloat16"].parameters())
 
 
 def test_dict_observations_are_learned():

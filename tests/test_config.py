@@ -78,6 +78,11 @@ def test_bad_hidden_sizes_are_rejected():
         resolve_config({"model": {"fcnet_hiddens": [0]}}, A3C_SCHEMA)
 
 
+def test_a_conv_precision_torch_cannot_autocast_to_on_cpu_is_rejected():
+    with pytest.raises(ConfigError, match=r"model.conv_precision'\] must be 'float32' or 'bfloat16', got 'float16'"):
+        resolve_config({"model": {"conv_precision": "float16"}}, A3C_SCHEMA)
+
+
 def test_none_is_allowed_only_where_documented():
     assert resolve_config({"grad_clip": None, "seed": None}, A3C_SCHEMA)["grad_clip"] is None
     with pytest.raises(ConfigError, match="gamma"):
