@@ -122,7 +122,7 @@ MODEL_SCHEMA: dict[str, Option] = {
         "'float32' or 'bfloat16'",
         "'bfloat16': the conv stack and its dense layers run under torch.autocast in bfloat16 where a gradient "
         "flows (a loss, PPO's epochs; weights, heads, optimizer and acting stay float32): on CPUs with bfloat16 "
-        "units (AVX-512 BF16, AMX) PPO's Pong learner ran 1.3-1.4x faster (image observations)",
+        "units (AVX-512 BF16, AMX) PPO's Pong learner ran 1.5-1.7x faster (image observations)",
     ),
     "use_lstm": Option(False, (bool,), None, "True or False", "an LSTM on top of the encoder (recurrent policy)"),
     "lstm_cell_size": Option(256, (int,), lambda v: v > 0, "an int >= 1", "LSTM hidden size"),

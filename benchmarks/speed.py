@@ -10,8 +10,9 @@
   tutorial     examples/tutorial.py's CartPole-v0 part (16 workers, batch 16, 100 iterations), and its
                training time per gradient over the floor's time per round trip (same run)
   pong         ALE/Pong-v5: raw agent steps/s of one worker's vector env in one process, and A3C's
-               agent steps/s learning with the defaults: the fraction of two cores' raw rate (needs
-               the atari extra; skipped without it)
+               agent steps/s learning with the defaults: the fraction of two cores' raw rate; then
+               the same with the conv net's gradient in bfloat16 (model conv_precision) (needs the
+               atari extra; skipped without it)
   ppo          PPO's env steps/s with its SGD epochs on one torch thread and on two (the default,
                num_learner_threads None, takes the cores the workers left for image observations), on
                CartPole-v1 (PPO's defaults) and ALE/Pong-v5 (examples/tuned/pong_ppo.yaml; needs the
@@ -264,35 +265,45 @@ def measure_pong(size: str, seeds: list[int]) -> dict[str, Any] | None:
     num_envs = default_envs_per_worker(DEFAULT_CONFIG["num_workers"])  # what each default worker steps
     seconds = by_size(size, 60.0, 20.0, 0.5)
     raw = pong_raw_rate(by_size(size, 10.0, 5.0, 0.5), num_envs)
-    learning = agent_throughput({"grads_per_step": by_size(size, 20, 20, 2)}, seconds, env="ALE/Pong-v5")
+    config = {"grads_per_step": by_size(size, 20, 20, 2)}
+    learning = agent_throughput(config, seconds, env="ALE/Pong-v5")
+    bfloat16 = agent_throughput({**config, "model": {"conv_precision": "bfloat16"}}, seconds, env="ALE/Pong-v5")
     return {
         "raw_steps_per_s_one_process": raw,
         "num_envs": num_envs,
         "seconds": seconds,
         **learning,
         "fraction": learning["env_steps_per_s"] / (2 * raw),
+        "bfloat16": {**bfloat16, "fraction": bfloat16["env_steps_per_s"] / (2 * raw)},
     }
 
 
 def table_pong(data: dict[str, Any]) -> str:
-    return table(
-        "ALE/Pong-v5: learning against two cores' raw rate",
-        ["what", "figure"],
+    runs = [("A3C learning with the defaults", data)]
+    if "bfloat16" in data:  # reports written before the bfloat16 run have none
+        runs.append(("the same, the conv net's gradient in bfloat16", data["bfloat16"]))
+    rows = [
         [
+            f"raw agent steps/s, one process, {data['num_envs']}-env vector env, random actions",
+            f"{data['raw_steps_per_s_one_process']:,.0f}",
+        ]
+    ]
+    for what, run in runs:
+        rows += [
             [
-                f"raw agent steps/s, one process, {data['num_envs']}-env vector env, random actions",
-                f"{data['raw_steps_per_s_one_process']:,.0f}",
-            ],
-            [
-                f"A3C learning with the defaults ({data['seconds']:.0f} s after a warm-up iteration)",
-                f"{data['env_steps_per_s']:,.0f} agent steps/s, {data['grads_per_s']:,.1f} gradients/s",
+                f"{what} ({data['seconds']:.0f} s after a warm-up iteration)",
+                f"{run['env_steps_per_s']:,.0f} agent steps/s, {run['grads_per_s']:,.1f} gradients/s",
             ],
             [
                 "driver ms/grad wait / apply / dispatch",
-                " / ".join(f"{data[f'{key}_ms_per_grad']:.2f}" for key in ("wait", "apply", "dispatch")),
+                " / ".join(f"{run[f'{key}_ms_per_grad']:.2f}" for key in ("wait", "apply", "dispatch")),
             ],
-            ["fraction of two cores' raw rate (target: at least 0.5)", f"{data['fraction']:.2f}"],
-        ],
+            ["fraction of two cores' raw rate (target: at least 0.5)", f"{run['fraction']:.2f}"],
+        ]
+    return table(
+        "ALE/Pong-v5: learning against two cores' raw rate",
+        ["what", "figure"],
+        rows,
         note="Agent steps: 4 emulator frames each in both (frame skip 4), 84x84 grayscale, 4 stacked frames.",
     )
 
@@ -381,6 +392,7 @@ RATIO_KEYS = (
     "tutorial_wall_s",
     "tutorial_to_floor_ratio",
     "pong_fraction_of_two_cores",
+    "pong_fraction_bfloat16",
     "throughput_ratio_vs_sb3_a2c",
     "fraction_of_env_limit",
     "oversubscription_ratio",
@@ -409,6 +421,7 @@ def ratios(data: dict[str, Any]) -> dict[str, Any]:
         per_gradient_ms = statistics.median([r["train_s"] / r["gradients"] for r in tutorial]) * 1e3
         out["tutorial_to_floor_ratio"] = ratio(per_gradient_ms, floor_ms(data))
     out["pong_fraction_of_two_cores"] = (data.get("pong") or {}).get("fraction")
+    out["pong_fraction_bfloat16"] = ((data.get("pong") or {}).get("bfloat16") or {}).get("fraction")
     return out
 
 

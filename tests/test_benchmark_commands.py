@@ -76,6 +76,7 @@ def test_speed_every_section_in_smoke_size(tmp_path):
     for section in ("limit", "floor", "throughput", "tutorial", "pong", "ppo"):
         assert section in report, f"section {section} wrote nothing:\n{out[-2000:]}"
     assert report["tutorial_to_floor_ratio"] > 0 and report["pong_fraction_of_two_cores"] > 0
+    assert report["pong_fraction_bfloat16"] > 0
     markdown = (tmp_path / "speed.md").read_text()
     assert "Ray's floor for the tutorial" in markdown and "PPO: its SGD epochs" in markdown
     ppo = {(row["env"], row["num_learner_threads"]): row for row in report["ppo"]["rows"]}

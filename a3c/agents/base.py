@@ -173,12 +173,12 @@ class Learner:
         return norm
 
     def _views(self) -> dict[str, torch.Tensor]:
-        """The model's parameters as views into the flat vector (gradients flow into flat.grad)."""
-        params, offset = {}, 0
-        for name, param in self.model.named_parameters():
-            params[name] = self.flat[offset : offset + param.numel()].view_as(param)
-            offset += param.numel()
-        return params
+        """The model's parameters as views into the flat vector (gradients flow into flat.grad). One
+        split, not a slice per parameter: its backward writes the flat gradient once, where each slice's
+        filled a zero vector of the whole size and added it (7% of PPO's epochs on Pong, in profile)."""
+        named = list(self.model.named_parameters())
+        chunks = self.flat.split([param.numel() for _, param in named])
+        return {name: chunk.view_as(param) for (name, param), chunk in zip(named, chunks, strict=True)}
 
     def forward(
         self,
