@@ -33,8 +33,9 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 GRADIENT_MEMORY_FORMAT = torch.channels_last
 
 # model["conv_precision"]: the dtype the conv stack computes in under torch.autocast where a gradient
-# flows. In bfloat16 the channels-first layout is the fast one (channels-last bfloat16 was 0.65x of
-# it at 256 frames), so GRADIENT_MEMORY_FORMAT applies to float32 only.
+# flows. In bfloat16 the channels-first layout is the fast one (channels-last bfloat16 ran at
+# 0.51-0.65x of it at 256 frames, a throwaway timing on an Intel Xeon with AMX), so
+# GRADIENT_MEMORY_FORMAT applies to float32 only. benchmarks.tools.conv_layout measures the variants.
 AUTOCAST_DTYPES = {"float32": None, "bfloat16": torch.bfloat16}
 
 State = tuple[torch.Tensor, torch.Tensor]
